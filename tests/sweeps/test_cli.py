@@ -1,0 +1,66 @@
+"""The `paramz` CLI: coord-check output contract and bad input (exit 2, one line, no traceback)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from sweeps.cli import main
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "sweeps.cli", *args], capture_output=True, text=True, env=ENV,
+                          timeout=120)
+
+
+def test_coord_check_json_is_one_document_with_records_and_verdicts(tmp_path):
+    plot = tmp_path / "cc.html"
+    proc = run_cli("coord-check", "--model", "mlp", "--param", "sp", "--param", "mup", "--widths", "64,128,256,512",
+                   "--depths", "2", "--steps", "5", "--lr", "1e-2", "--json", "--plot", str(plot))
+    assert proc.returncode == 1, proc.stderr  # SP fails the check: exit 1
+    doc = json.loads(proc.stdout)
+    sp, mup = doc["results"]
+    assert (sp["parameterization"], mup["parameterization"], doc["passed"]) == ("sp", "mup", False)
+    assert mup["passed"] and not sp["passed"]
+    assert len(mup["records"]) == 4 * 4 * 6  # widths × modules × steps 0..5
+    assert set(mup["records"][0]) == {"width", "depth", "module", "step", "mean_abs"}
+    assert {v["module"] for v in mup["verdicts"]} == {"emb", "hidden.0", "hidden.1", "out"}
+    html = plot.read_text()
+    assert "<script src=\"http" not in html and len(html) > 1_000_000  # plotly.js embedded, nothing fetched
+
+
+def test_coord_check_table_and_exit_0_when_passing():
+    proc = run_cli("coord-check", "--model", "resmlp", "--param", "completep", "--alpha", "0.75", "--widths", "128",
+                   "--depths", "2", "4", "8", "--steps", "5", "--lr", "3e-3")
+    assert proc.returncode == 0, proc.stderr
+    assert "completep · resmlp · depth check: PASS" in proc.stderr and proc.stdout == ""
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--param", "mupp"], "parameterization: unknown value 'mupp'; choose one of sp, mup, depth-mup, completep"),
+    (["--param", "completep", "--alpha", "1.5"], "alpha: 1.5 is outside [0.5, 1]"),
+    (["--param", "mup", "--alpha", "0.5"], "alpha: 'mup' has no depth rule"),
+    (["--param", "mup", "--widths", "64,-128"], "widths: every value must be a positive integer"),
+    (["--param", "mup", "--widths", "64,abc"], "expected integers such as 64,128,256"),
+    (["--param", "mup", "--model", "cnn"], "model: unknown value 'cnn'; choose one of mlp, resmlp, gpt"),
+    (["--param", "mup", "--steps", "0"], "--steps: must be at least 1"),
+    (["--param", "mup", "--optimizer", "lion"], "optimizer: unknown value 'lion'; choose one of adamw, sgd"),
+])
+def test_bad_input_exits_2_with_one_line(args, message, capsys):
+    base = {"--model": "mlp", "--widths": "64,128", "--depths": "2"}
+    for i in range(0, len(args) - 1):
+        if args[i] in base:
+            base[args[i]] = args[i + 1]
+    argv = ["coord-check"] + [x for k, v in base.items() for x in (k, v)]
+    argv += [a for i, a in enumerate(args) if a not in base and (i == 0 or args[i - 1] not in base)]
+    with pytest.raises(SystemExit) as exc:
+        raise SystemExit(main(argv))
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
