@@ -130,6 +130,13 @@ class Plan:
         width = info.width_ratio ** e_width if info.width_dims > 0 else 1.0
         return width * self.depth_ratio ** e_depth
 
+    def init_std(self, name: str) -> float:
+        """Init std of a matrix, ``gain[role]/sqrt(fan_in at base) · mN**e_init`` (0 for vectors)."""
+        info = self.infos[name]
+        if info.is_vector:
+            return 0.0
+        return self.hp.init_gain.get(info.role, 1.0) / math.sqrt(info.base_fan_in) * self.factor(info, "init")
+
     def rule(self, name: str, optimizer: str) -> ParamRule:
         """The numbers for parameter ``name`` under ``optimizer`` (``adamw`` or ``sgd``).
 
@@ -139,11 +146,9 @@ class Plan:
         if optimizer not in OPTIMIZERS:
             raise unknown_name("optimizer", optimizer, OPTIMIZERS)
         info = self.infos[name]
-        gain = self.hp.init_gain.get(info.role, 1.0)
-        init_std = 0.0 if info.is_vector else gain / math.sqrt(info.base_fan_in) * self.factor(info, "init")
         adam = optimizer == "adamw"
         return ParamRule(
-            init_std=init_std,
+            init_std=self.init_std(name),
             lr_mult=self.factor(info, "adam_lr" if adam else "sgd_lr"),
             eps_mult=self.factor(info, "adam_eps") if adam else 1.0,
             wd_mult=self.factor(info, "adam_wd" if adam else "sgd_wd"),
@@ -248,7 +253,7 @@ def _init_(model: nn.Module, plan: Plan, query_patterns: Sequence[str]) -> None:
             if info.is_vector:
                 param.zero_() if name.endswith("bias") else param.fill_(1.0)
                 continue
-            param.normal_(0.0, plan.rule(name, "adamw").init_std)
+            param.normal_(0.0, plan.init_std(name))
             if (pz.zero_init_readout and info.role == "out") or name in zero_query:
                 param.zero_()  # drawn first, so every other parameter gets the same numbers
 
@@ -341,14 +346,13 @@ def parameterize(model: nn.Module, parameterization: str | Parameterization = "m
             raise ConfigError(f"branches: {pz.name!r} scales residual branches; name the branch modules "
                               "(e.g. branches=['blocks.*.mlp']) or use 'mup'")
     infos = build_infos(model, base, delta, roles=roles, blocks=blocks)
+    # Readout multiplier α_out·mN^e (Table 8); a tied readout takes the embedding's width ratio.
     out_ratio = next((i.width_ratio for i in infos.values() if i.role == "out"), None)
-    if out_ratio is None:  # tied readout: the embedding matrix is the readout
+    if out_ratio is None:
         out_ratio = next((i.width_ratio for i in infos.values() if i.role == "emb" and i.width_dims), 1.0)
-    out_info = ParamInfo("", "out", 1, out_ratio, False, 1)
-    plan = Plan(pz, hp, infos, depth_ratio, Multipliers())
     multipliers = Multipliers(
         emb=hp.alpha_in,
-        out=hp.alpha_out * plan.factor(out_info, "mult"),
+        out=hp.alpha_out * out_ratio ** pz.exponents("out", "mult")[0],
         residual=pz.residual_multiplier(depth_ratio, hp.residual_a),
         attn_scale=(pz.attention_scale(model.d_head, model.d_head, hp.alpha_attn)
                     if hasattr(model, "d_head") else None),

@@ -128,3 +128,11 @@ def test_alpha_endpoints_and_free_float_accepted():
     assert paramz.get("depth-mup", alpha=1).alpha == 1.0
     assert paramz.get("completep", alpha=0.5).alpha == 0.5
     assert math.isclose(paramz.get("completep", alpha=0.8).residual_multiplier(4.0), 4 ** -0.8)
+
+
+def test_tied_readout_takes_the_table_8_multiplier_and_embedding_rules():
+    model = paramz.models.build("gpt", width=256, depth=2, d_head=16, seq_len=8, vocab_size=16, tied=True)
+    plan = paramz.parameterize(model, "mup", base_width=64)
+    assert model.lm_head is None and model.multipliers.out == 0.25
+    assert [i.role for i in plan.infos.values()].count("out") == 0
+    assert plan.rule("wte.weight", "sgd").lr_mult == 4.0 and plan.rule("wte.weight", "adamw").lr_mult == 1.0
