@@ -86,11 +86,23 @@ def coord_check_command(args: argparse.Namespace, err: Console) -> int:
         from sweeps.plots import coord_check_figure, write_html
         err.print(f"plot: {write_html(coord_check_figure(results), args.plot)}")
     if args.json:
-        print(json.dumps({"results": [r.to_dict() for r in results], "passed": all(r.passed for r in results)}))
+        print(json.dumps(coord_check_document(results)))
     else:
         for result in results:
             err.print(verdict_table(result))
     return 0 if all(r.passed for r in results) else EXIT_FAILED
+
+
+def coord_check_document(results: Sequence[CoordResult]) -> dict[str, object]:
+    """One JSON document: flat ``records``, ``verdicts`` and ``updates``, each row tagged with its
+    parameterization (ready for ``pandas.DataFrame``), plus a pass/fail summary per parameterization."""
+    doc: dict[str, list] = {"summary": [], "records": [], "verdicts": [], "updates": []}
+    for result in results:
+        d = result.to_dict()
+        doc["summary"].append({k: d[k] for k in ("parameterization", "model", "axis", "passed")})
+        for key in ("records", "verdicts", "updates"):
+            doc[key] += [{"parameterization": result.parameterization, **row} for row in d[key]]
+    return {"passed": all(r.passed for r in results), **doc}
 
 
 def verdict_table(result: CoordResult) -> Table:

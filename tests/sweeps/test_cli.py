@@ -25,12 +25,15 @@ def test_coord_check_json_is_one_document_with_records_and_verdicts(tmp_path):
                    "--depths", "2", "--steps", "5", "--lr", "1e-2", "--json", "--plot", str(plot))
     assert proc.returncode == 1, proc.stderr  # SP fails the check: exit 1
     doc = json.loads(proc.stdout)
-    sp, mup = doc["results"]
-    assert (sp["parameterization"], mup["parameterization"], doc["passed"]) == ("sp", "mup", False)
-    assert mup["passed"] and not sp["passed"]
-    assert len(mup["records"]) == 4 * 4 * 6  # widths × modules × steps 0..5
-    assert set(mup["records"][0]) == {"width", "depth", "module", "step", "mean_abs"}
-    assert {v["module"] for v in mup["verdicts"]} == {"emb", "hidden.0", "hidden.1", "out"}
+    assert doc["passed"] is False
+    assert doc["summary"] == [{"parameterization": "sp", "model": "mlp", "axis": "width", "passed": False},
+                              {"parameterization": "mup", "model": "mlp", "axis": "width", "passed": True}]
+    mup_records = [r for r in doc["records"] if r["parameterization"] == "mup"]
+    assert len(mup_records) == 4 * 4 * 6  # widths × modules × steps 0..5
+    assert set(mup_records[0]) == {"parameterization", "width", "depth", "module", "step", "mean_abs"}
+    assert {v["module"] for v in doc["verdicts"] if v["parameterization"] == "mup"} == {
+        "emb", "hidden.0", "hidden.1", "out"}
+    assert any(v["module"] == "hidden.0" and not v["passed"] for v in doc["verdicts"] if v["parameterization"] == "sp")
     html = plot.read_text()
     assert "<script src=\"http" not in html and len(html) > 1_000_000  # plotly.js embedded, nothing fetched
 
