@@ -10,7 +10,7 @@ The package needs torch only. See `paramz.rules` for the table and the decisions
 
 from __future__ import annotations
 
-from paramz import models
+from paramz import models, sharpness
 from paramz.coordcheck import CoordResult, coord_check
 from paramz.errors import AlreadyParameterizedError, ConfigError, ParamzError, RoleError
 from paramz.groups import make_optimizer, param_groups, set_base_lr
@@ -20,5 +20,5 @@ from paramz.rules import NAMES, QUANTITIES, ROLES, Parameterization, get
 __all__ = [
     "NAMES", "QUANTITIES", "ROLES", "AlreadyParameterizedError", "ConfigError", "CoordResult", "HParams",
     "Multipliers", "ParamInfo", "Parameterization", "ParamzError", "Plan", "RoleError", "coord_check", "get",
-    "make_optimizer", "models", "param_groups", "parameterize", "plan_of", "set_base_lr",
+    "make_optimizer", "models", "param_groups", "parameterize", "plan_of", "set_base_lr", "sharpness",
 ]
