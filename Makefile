@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: install test demo lint clean
+.PHONY: install test demo lint bench clean
 
 install: $(STAMP)
 
@@ -31,3 +31,6 @@ demo: install
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
+
+bench: install
+	$(PY) bench/sharpness.py

@@ -110,11 +110,11 @@ def lanczos(matvec: MatVec, dim: int, *, k: int = 1, max_iter: int = 100, tol: f
     converged = False
     for j in range(m_max):
         w = matvec(basis[j]).reshape(-1).to(dtype)
-        products.append(w.clone())
+        products.append(w.clone())  # A·q_j, kept for the exact residual at the end
         alphas.append(float(w @ basis[j]))
-        Q = torch.stack(basis)
-        for _ in range(2):  # full reorthogonalisation, twice ("twice is enough")
-            w = w - Q.T @ (Q @ w)
+        for _ in range(2):  # full reorthogonalisation, twice ("twice is enough"); in place, no stacking
+            for q in basis:
+                w.sub_(q, alpha=float(q @ w))
         beta = float(w.norm())
         T = torch.diag(torch.tensor(alphas, dtype=torch.float64))
         if j > 0:
@@ -133,12 +133,16 @@ def lanczos(matvec: MatVec, dim: int, *, k: int = 1, max_iter: int = 100, tol: f
             break
         betas.append(beta)
         basis.append(w / beta)
-    Q = torch.stack(basis[: len(products)]).to(torch.float64)
-    AQ = torch.stack(products).to(torch.float64)
-    vecs = s.T @ Q                     # (k, P) Ritz vectors
-    residuals = (s.T @ AQ - theta[:, None] * vecs).norm(dim=1)
+    # Ritz vectors Qs and their exact residuals (AQ)s − θ·Qs, accumulated without stacking Q.
+    coef = s.to(dtype)
+    vecs = torch.zeros(len(theta), dim, dtype=dtype)
+    avecs = torch.zeros(len(theta), dim, dtype=dtype)
+    for i, (q, aq) in enumerate(zip(basis, products)):
+        vecs += coef[i][:, None] * q
+        avecs += coef[i][:, None] * aq
+    residuals = (avecs - theta.to(dtype)[:, None] * vecs).norm(dim=1).to(torch.float64)
     converged = bool((residuals <= tol * theta.abs().clamp_min(1e-30) * 1.01).all()) or (converged and len(products) == dim)
-    return EigenResult(theta, vecs.to(dtype), residuals, len(products), len(products), converged, "lanczos")
+    return EigenResult(theta, vecs, residuals, len(products), len(products), converged, "lanczos")
 
 
 def power_iteration(matvec: MatVec, dim: int, *, max_iter: int = 500, tol: float = 1e-4,
