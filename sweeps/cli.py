@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     cc.add_argument("--zero-init-query", action="store_true")
     cc.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     cc.add_argument("--plot", metavar="FILE", help="write an HTML plot (self-contained) to FILE")
+    from sweeps.commands import add_parsers
+    add_parsers(sub)
     return parser
 
 
@@ -128,6 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "coord-check":
             return coord_check_command(args, err)
+        if args.command == "sweep":
+            from sweeps.commands import sweep_command
+            return sweep_command(args, err)
     except ParamzError as exc:
         sys.stderr.write(f"paramz: error: {exc}\n")
         return EXIT_BAD_INPUT

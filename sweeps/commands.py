@@ -1,0 +1,158 @@
+"""``paramz sweep …``: run, status, report, list, export. `--json` prints one document on stdout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from paramz.errors import ConfigError
+from sweeps.engine import run_sweep
+from sweeps.spec import load_spec
+from sweeps.store import DEFAULT_URL, FINISHED, Store
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    sweep = sub.add_parser("sweep", help="run and inspect LR sweeps")
+    ssub = sweep.add_subparsers(dest="sweep_command", required=True, parser_class=type(sweep))
+    store_help = f"database URL (default: $PARAMZ_STORE or {DEFAULT_URL})"
+    run = ssub.add_parser("run", help="run or resume a sweep from a YAML/JSON spec")
+    run.add_argument("spec", metavar="SPEC")
+    run.add_argument("--store", help=store_help)
+    run.add_argument("--executor", choices=("ray", "local"), default="ray", help="ray (default) or local (in-process)")
+    run.add_argument("--ray-address", help="Ray cluster address (default: $RAY_ADDRESS or a local instance)")
+    run.add_argument("--workers", type=int, help="worker processes (default: one per CPU)")
+    run.add_argument("--json", action="store_true")
+    for name, text in (("status", "counts by state"), ("report", "final losses per scale × LR")):
+        p = ssub.add_parser(name, help=text)
+        p.add_argument("id", metavar="ID")
+        p.add_argument("--store", help=store_help)
+        p.add_argument("--json", action="store_true")
+    lst = ssub.add_parser("list", help="sweeps in the store")
+    lst.add_argument("--store", help=store_help)
+    lst.add_argument("--json", action="store_true")
+    exp = ssub.add_parser("export", help="trials (and metrics) to CSV or Parquet")
+    exp.add_argument("id", metavar="ID")
+    exp.add_argument("--store", help=store_help)
+    exp.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    exp.add_argument("--out", required=True, help="output file for trials; metrics go to <stem>.metrics.<ext>")
+
+
+def _store(args: argparse.Namespace) -> Store:
+    return Store(args.store or os.environ.get("PARAMZ_STORE") or DEFAULT_URL)
+
+
+def sweep_command(args: argparse.Namespace, err: Console) -> int:
+    handler = {"run": _run, "status": _status, "report": _report, "list": _list, "export": _export}
+    return handler[args.sweep_command](args, err)
+
+
+def _run(args: argparse.Namespace, err: Console) -> int:
+    spec = load_spec(args.spec)
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError("--workers: must be at least 1")
+    store = _store(args)
+    if args.executor == "local":
+        from sweeps.executors import LocalExecutor
+        executor = LocalExecutor()
+    else:
+        from sweeps.executors import RayExecutor
+        executor = RayExecutor(workers=args.workers, address=args.ray_address)
+    start = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=err) as bar:
+        task = bar.add_task(spec.name, total=spec.n_trials)
+
+        def progress(counts: dict[str, int]) -> None:
+            done = sum(counts.get(s, 0) for s in FINISHED)
+            bar.update(task, completed=done, description=(
+                f"{spec.name}: running {counts.get('running', 0)} · diverged {counts.get('diverged', 0)} · "
+                f"failed {counts.get('failed', 0)}"))
+
+        try:
+            sweep_id = run_sweep(spec, store, executor, progress)
+        finally:
+            executor.close()
+    status = store.sweep_status(sweep_id)
+    doc = {"id": sweep_id, "status": status, "counts": store.counts(sweep_id),
+           "seconds": round(time.perf_counter() - start, 2), "store": store.url}
+    if args.json:
+        print(json.dumps(doc))
+    else:
+        err.print(f"sweep {sweep_id}: {status} {doc['counts']} in {doc['seconds']} s — "
+                  f"`paramz sweep report {sweep_id}`")
+    return 0 if status == "completed" else 1
+
+
+def _status(args: argparse.Namespace, err: Console) -> int:
+    store = _store(args)
+    doc = {"id": args.id, "status": store.sweep_status(args.id), "counts": store.counts(args.id)}
+    print(json.dumps(doc)) if args.json else err.print(doc)
+    return 0
+
+
+def loss_table(store: Store, sweep_id: str) -> pd.DataFrame:
+    """Final held-out loss per (parameterization, width, depth) × LR, seed-averaged; diverged = inf."""
+    df = store.trials_frame(sweep_id)
+    df["loss"] = df["final_eval_loss"].where(df["status"] == "completed", math.inf)
+    done = df[df["status"].isin(["completed", "diverged"])]
+    return done.groupby(["parameterization", "width", "depth", "lr"])["loss"].mean().unstack("lr")
+
+
+def _report(args: argparse.Namespace, err: Console) -> int:
+    store = _store(args)
+    table = loss_table(store, args.id)
+    if args.json:
+        rows = [{"parameterization": p, "width": int(w), "depth": int(d),
+                 "losses": {repr(float(lr)): (None if not math.isfinite(v) else v) for lr, v in row.items()
+                            if not pd.isna(v)}}
+                for (p, w, d), row in table.iterrows()]
+        print(json.dumps({"id": args.id, "status": store.sweep_status(args.id), "rows": rows}))
+        return 0
+    out = Table(title=f"sweep {args.id}: final held-out loss (seed mean; ∞ = diverged); best per row in bold")
+    for col in ("param", "width", "depth", *(f"2^{math.log2(lr):g}" for lr in table.columns)):
+        out.add_column(col, justify="right")
+    for (p, w, d), row in table.iterrows():
+        best = row.min()
+        cells = ["" if pd.isna(v) else ("∞" if not math.isfinite(v) else
+                                        (f"[bold]{v:.3f}[/]" if v == best else f"{v:.3f}")) for v in row]
+        out.add_row(p, str(w), str(d), *cells)
+    err.print(out)
+    return 0
+
+
+def _list(args: argparse.Namespace, err: Console) -> int:
+    rows = _store(args).sweeps()
+    if args.json:
+        print(json.dumps({"sweeps": rows}))
+        return 0
+    out = Table(title="sweeps")
+    for col in ("id", "name", "status", "trials", "counts", "created"):
+        out.add_column(col)
+    for r in rows:
+        out.add_row(r["id"], r["name"], r["status"], str(r["n_trials"]), str(r["counts"]), r["created_at"])
+    err.print(out)
+    return 0
+
+
+def _export(args: argparse.Namespace, err: Console) -> int:
+    store = _store(args)
+    trials, metrics = store.trials_frame(args.id), store.metrics_frame(args.id)
+    out = args.out
+    stem, _, ext = out.rpartition(".")
+    metrics_path = f"{stem or out}.metrics.{ext or args.format}"
+    if args.format == "csv":
+        trials.to_csv(out, index=False)
+        metrics.to_csv(metrics_path, index=False)
+    else:
+        trials.to_parquet(out, index=False)
+        metrics.to_parquet(metrics_path, index=False)
+    err.print(f"wrote {out} ({len(trials)} trials) and {metrics_path} ({len(metrics)} metrics)")
+    return 0

@@ -1,0 +1,140 @@
+"""Executors run trial configs and report back; the engine owns the store.
+
+One small interface, two implementations:
+  * `LocalExecutor` runs trials in this process, one after another (unit tests, debugging);
+  * `RayExecutor` keeps long-lived actors, one per CPU with one torch thread each, so torch is
+    imported once per worker (a fresh process per trial costs ~3.5 s here), and dispatches a trial
+    to whichever actor is free. A worker that dies mid-trial is replaced and the trial retried, at
+    most ``max_retries`` times; then the trial is ``failed`` with the error kept.
+    ``ray.init(address="local")`` on one machine (never attaching to someone else's Ray), or a
+    cluster address (``--ray-address`` / ``RAY_ADDRESS``).
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+
+from sweeps.trial import TrialConfig, TrialResult, run_trial
+
+OnStart = Callable[[TrialConfig, str], None]
+OnDone = Callable[[TrialConfig, TrialResult], None]
+OnFail = Callable[[TrialConfig, str, bool], None]  # (config, error, will_retry)
+ShouldStop = Callable[[], bool]
+
+
+class Executor(ABC):
+    """Runs trials; calls back on start, success and failure; stops early when asked."""
+
+    @abstractmethod
+    def run(self, configs: Sequence[TrialConfig], on_start: OnStart, on_done: OnDone, on_fail: OnFail,
+            should_stop: ShouldStop) -> bool:
+        """Runs ``configs``; returns False if it stopped early because ``should_stop()`` said so."""
+
+    def close(self) -> None:
+        """Releases workers (no-op by default)."""
+
+
+class LocalExecutor(Executor):
+    """Runs trials in this process, in order."""
+
+    def run(self, configs, on_start, on_done, on_fail, should_stop) -> bool:
+        import torch
+        torch.set_num_threads(1)
+        for cfg in configs:
+            if should_stop():
+                return False
+            on_start(cfg, f"local:{os.getpid()}")
+            try:
+                result = run_trial(cfg)
+            except Exception:  # noqa: BLE001 - a crashing trial is recorded, the sweep goes on
+                on_fail(cfg, traceback.format_exc(), False)
+                continue
+            on_done(cfg, result)
+        return True
+
+
+class RayExecutor(Executor):
+    """Trials on long-lived Ray actors (see the module docstring).
+
+    Args:
+        workers: number of actors (default: the cluster's CPUs).
+        address: Ray address; None → ``RAY_ADDRESS`` or a new local instance.
+        max_retries: retries of a trial whose worker died.
+    """
+
+    def __init__(self, workers: int | None = None, address: str | None = None, max_retries: int = 2) -> None:
+        import ray
+
+        self.ray = ray
+        address = address or os.environ.get("RAY_ADDRESS") or "local"
+        if not ray.is_initialized():
+            kwargs = {"num_cpus": workers} if address == "local" and workers else {}
+            ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                     runtime_env={"env_vars": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}}, **kwargs)
+        self.n_workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self.max_retries = max_retries
+        self.actor_cls = ray.remote(num_cpus=1, max_restarts=0)(_Worker)
+        self.actors = [self._spawn() for _ in range(self.n_workers)]
+
+    def _spawn(self):
+        actor = self.actor_cls.remote()
+        return actor, self.ray.get(actor.where.remote())
+
+    def run(self, configs, on_start, on_done, on_fail, should_stop) -> bool:
+        ray = self.ray
+        queue = list(configs)
+        tries: dict[str, int] = {}
+        free = list(range(len(self.actors)))
+        running: dict[object, tuple[int, TrialConfig]] = {}
+        while queue or running:
+            if should_stop():
+                for ref, (slot, _) in running.items():  # stop running trials now
+                    ray.kill(self.actors[slot][0], no_restart=True)
+                self.actors = [self._spawn() for _ in self.actors]
+                return False
+            while queue and free:
+                slot, cfg = free.pop(), queue.pop(0)
+                actor, where = self.actors[slot]
+                on_start(cfg, where)
+                running[actor.run.remote(cfg)] = (slot, cfg)
+            done, _ = ray.wait(list(running), num_returns=1, timeout=0.5)
+            for ref in done:
+                slot, cfg = running.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except ray.exceptions.RayActorError as exc:  # the worker process died
+                    tries[cfg.id] = tries.get(cfg.id, 0) + 1
+                    retry = tries[cfg.id] <= self.max_retries
+                    on_fail(cfg, f"worker died: {exc}", retry)
+                    self.actors[slot] = self._spawn()
+                    if retry:
+                        queue.insert(0, cfg)
+                except ray.exceptions.RayTaskError as exc:  # the trial raised
+                    on_fail(cfg, str(exc), False)
+                else:
+                    on_done(cfg, result)
+                free.append(slot)
+        return True
+
+    def close(self) -> None:
+        for actor, _ in self.actors:
+            self.ray.kill(actor)
+        self.actors = []
+
+
+class _Worker:
+    """A Ray actor: one torch thread, torch imported once, trials run one at a time."""
+
+    def __init__(self) -> None:
+        import torch
+        torch.set_num_threads(1)
+
+    def where(self) -> str:
+        import socket
+        return f"{socket.gethostname()}:{os.getpid()}"
+
+    def run(self, cfg: TrialConfig) -> TrialResult:
+        return run_trial(cfg)

@@ -1,0 +1,252 @@
+"""Sweep specs: YAML/JSON → validated, frozen objects; every error names the field and the fix.
+
+A spec names a model family and its fixed dims, a task, one or more parameterizations, a base
+shape, the widths × depths × LRs × seeds grid, the optimizer, the training length, the sharpness
+probe settings and its limits. `load_spec` reads a file, `parse_spec` a dict (the REST body).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+import paramz
+from paramz.errors import ConfigError
+from paramz.models import MODELS
+from sweeps.tasks import TASKS as TASK_TYPES
+
+TASKS = ("teacher", "icl-copy", "bytes")
+
+
+class SpecError(ConfigError):
+    """A spec that does not validate; the message lists every bad field with its fix."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ModelSpec(_Frozen):
+    family: str = Field(description="zoo model: mlp, resmlp or gpt")
+    dims: dict[str, Any] = Field(default_factory=dict, description="fixed config fields (d_head, ff_mult, ...)")
+
+    @field_validator("family")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v not in MODELS:
+            raise ValueError(f"unknown model {v!r}; choose one of {', '.join(MODELS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _dims(self) -> ModelSpec:
+        from dataclasses import fields
+        known = {f.name for f in fields(MODELS[self.family][1])} - {"width", "depth"}
+        task_set = {"d_in", "d_out", "vocab_size", "seq_len"}  # set by the task
+        for key in self.dims:
+            if key not in known or key in task_set:
+                raise ValueError(f"dims: {key!r} is not settable here; settable: {', '.join(sorted(known - task_set))}")
+        return self
+
+
+class TaskSpec(_Frozen):
+    name: str = Field(description="teacher, icl-copy or bytes")
+    options: dict[str, Any] = Field(default_factory=dict, description="task options (see sweeps/tasks.py)")
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v not in TASKS:
+            raise ValueError(f"unknown task {v!r}; choose one of {', '.join(TASKS)}")
+        return v
+
+
+class ParamSpec(_Frozen):
+    name: str
+    alpha: float | None = None
+    sp_init: Literal["fan_in", "const"] | None = None
+    zero_init_readout: bool | None = None
+    zero_init_query: bool | None = None
+
+    @model_validator(mode="after")
+    def _valid(self) -> ParamSpec:
+        try:
+            self.resolve()
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def resolve(self) -> paramz.Parameterization:
+        options = self.model_dump(exclude={"name"}, exclude_none=True)
+        return paramz.get(self.name, **options)
+
+    @property
+    def label(self) -> str:
+        return self.name if self.alpha is None else f"{self.name}(alpha={self.alpha:g})"
+
+
+class LRGrid(_Frozen):
+    log2_min: float | None = Field(None, description="smallest log2 LR, e.g. -12")
+    log2_max: float | None = Field(None, description="largest log2 LR, e.g. -4")
+    log2_step: float = Field(1.0, gt=0, description="grid step in log2 units")
+    values: list[float] | None = Field(None, description="explicit LRs instead of a log2 range")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> LRGrid:
+        if self.values is not None:
+            if self.log2_min is not None or self.log2_max is not None:
+                raise ValueError("give either values or log2_min/log2_max, not both")
+            if not self.values or any(not v > 0 for v in self.values):
+                raise ValueError("values must be a non-empty list of positive LRs")
+        elif self.log2_min is None or self.log2_max is None:
+            raise ValueError("give log2_min and log2_max (e.g. -12 and -4), or values")
+        elif self.log2_max < self.log2_min:
+            raise ValueError(f"log2_max {self.log2_max} is below log2_min {self.log2_min}")
+        return self
+
+    def lrs(self) -> list[float]:
+        if self.values is not None:
+            return sorted(self.values)
+        n = int(math.floor((self.log2_max - self.log2_min) / self.log2_step + 1e-9)) + 1
+        return [2.0 ** (self.log2_min + i * self.log2_step) for i in range(n)]
+
+
+class OptimizerSpec(_Frozen):
+    name: Literal["adamw", "sgd"] = "adamw"
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = Field(1e-8, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    momentum: float = Field(0.0, ge=0, lt=1)
+    grad_clip: float | None = Field(None, gt=0, description="global grad-norm clip")
+    schedule: Literal["constant", "cosine", "linear"] = "constant"
+    warmup_steps: int = Field(0, ge=0)
+
+
+class SharpnessSpec(_Frozen):
+    probes: int = Field(8, ge=0, description="probes per trial, log-spaced over the steps (0: off)")
+    variants: tuple[Literal["raw", "lr", "adam"], ...] = ("raw", "lr")
+    batch_size: int = Field(64, gt=0, description="size of the fixed probe batch")
+    tol: float = Field(1e-3, gt=0)
+    max_iter: int = Field(30, gt=0)
+
+
+class LimitsSpec(_Frozen):
+    max_trials: int = Field(2000, gt=0, description="refuse a sweep with more trials")
+    max_steps: int = Field(100_000, gt=0)
+    max_width: int = Field(8192, gt=0)
+    max_depth: int = Field(256, gt=0)
+
+
+class SweepSpec(_Frozen):
+    name: str = Field("sweep", max_length=200)
+    model: ModelSpec
+    task: TaskSpec
+    parameterizations: list[ParamSpec] = Field(min_length=1)
+    base_width: int = Field(gt=0)
+    base_depth: int | None = Field(None, gt=0, description="default: the smallest depth")
+    widths: list[int] = Field(min_length=1)
+    depths: list[int] = Field(default_factory=lambda: [2], min_length=1)
+    lr: LRGrid
+    optimizer: OptimizerSpec = OptimizerSpec()
+    steps: int = Field(gt=0)
+    batch_size: int = Field(32, gt=0)
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    eval_every: int = Field(50, gt=0, description="held-out loss every this many steps (and at the end)")
+    log_every: int = Field(10, gt=0, description="train loss every this many steps")
+    divergence_factor: float = Field(10.0, gt=1, description="diverged when loss > factor × initial loss")
+    sharpness: SharpnessSpec = SharpnessSpec()
+    limits: LimitsSpec = LimitsSpec()
+
+    @field_validator("widths", "depths")
+    @classmethod
+    def _positive(cls, v: list[int]) -> list[int]:
+        if any(x <= 0 for x in v):
+            raise ValueError(f"every value must be a positive integer, got {v}")
+        return sorted(set(v))
+
+    @model_validator(mode="after")
+    def _bounds(self) -> SweepSpec:
+        lim = self.limits
+        if self.steps > lim.max_steps:
+            raise ValueError(f"steps {self.steps} exceeds limits.max_steps {lim.max_steps}")
+        if max(self.widths) > lim.max_width:
+            raise ValueError(f"widths: {max(self.widths)} exceeds limits.max_width {lim.max_width}")
+        if max(self.depths) > lim.max_depth:
+            raise ValueError(f"depths: {max(self.depths)} exceeds limits.max_depth {lim.max_depth}")
+        sequence = self.task.name in ("icl-copy", "bytes")
+        if sequence != (self.model.family == "gpt"):
+            raise ValueError(f"task: {self.task.name!r} does not fit model {self.model.family!r}; use teacher "
+                             "with mlp/resmlp, icl-copy or bytes with gpt")
+        unknown = set(self.task.options) - TASK_TYPES[self.task.name].KEYS
+        if unknown:
+            raise ValueError(f"task.options: unknown {sorted(unknown)}; known: "
+                             f"{', '.join(sorted(TASK_TYPES[self.task.name].KEYS))}")
+        if self.model.family == "gpt":
+            d_head = self.model.dims.get("d_head", 16)
+            bad = [w for w in [*self.widths, self.base_width] if w % d_head]
+            if bad:
+                raise ValueError(f"widths: {bad} are not multiples of d_head={d_head}; heads scale with width")
+        if self.model.family == "mlp" and any(p.resolve().has_depth_rules for p in self.parameterizations):
+            raise ValueError("parameterizations: depth rules need residual blocks; use model resmlp or gpt")
+        if self.n_trials > lim.max_trials:
+            raise ValueError(f"the grid has {self.n_trials} trials, over limits.max_trials {lim.max_trials}; "
+                             "shrink the grid or raise the limit")
+        return self
+
+    @property
+    def n_trials(self) -> int:
+        return (len(self.parameterizations) * len(self.widths) * len(self.depths) * len(self.lr.lrs())
+                * len(self.seeds))
+
+    def resolved_base_depth(self) -> int:
+        return self.base_depth if self.base_depth is not None else min(self.depths)
+
+    def canonical_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+
+def _format(error: ValidationError) -> str:
+    lines = []
+    for e in error.errors():
+        where = ".".join(str(x) for x in e["loc"]) or "spec"
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "missing":
+            msg = "required; add it to the spec"
+        elif e["type"] == "extra_forbidden":
+            msg = "unknown field; remove it or check its spelling"
+        lines.append(f"{where}: {msg}")
+    return "; ".join(lines)
+
+
+def parse_spec(data: dict[str, Any]) -> SweepSpec:
+    """Validates a spec given as a dict.
+
+    Raises:
+        SpecError: naming every bad field (``widths: ...; lr: ...``).
+    """
+    if not isinstance(data, dict):
+        raise SpecError(f"spec: must be a mapping, got {type(data).__name__}")
+    try:
+        return SweepSpec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(_format(exc)) from None
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Reads a YAML or JSON spec file and validates it.
+
+    Raises:
+        SpecError: missing or unreadable file, or an invalid spec.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"SPEC: no file {str(path)!r}; pass a YAML or JSON spec (see sweeps/examples/)")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise SpecError(f"SPEC: {path} is not valid YAML/JSON: {str(exc).splitlines()[0]}") from None
+    return parse_spec(data)

@@ -1,0 +1,232 @@
+"""The durable store: sweeps, trials and per-step metrics in SQLAlchemy (SQLite file by default).
+
+The contract every backend keeps (the tests run against SQLite; any SQLAlchemy URL works):
+  * a trial's final status and all its metrics are written in ONE transaction, so a kill -9 at
+    any moment leaves each trial either finished with all its metrics, or not finished (pending or
+    running) with none;
+  * `claim_pending` turns trials left ``running`` by a dead runner back into ``pending`` (they had
+    no metrics yet) before a resume, so nothing finished runs twice and nothing unfinished is lost;
+  * sweep ids are content hashes of the spec, trial ids content hashes of the trial config.
+
+SQLite runs in WAL mode with ``synchronous=NORMAL``: durable against a process crash, and readers
+(the CLI's ``status``, the service) never block the runner.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import (Float, ForeignKeyConstraint, Index, Integer, String, Text, create_engine, delete, event,
+                        func, select, update)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from paramz.errors import ConfigError
+from sweeps.spec import SweepSpec, parse_spec
+from sweeps.trial import TrialConfig, TrialResult
+
+FINISHED = ("completed", "diverged", "failed", "cancelled")
+DEFAULT_URL = "sqlite:///paramz.db"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SweepRow(Base):
+    __tablename__ = "sweeps"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    spec: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # pending running completed cancelling cancelled
+    n_trials: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[str] = mapped_column(String(40))
+    updated_at: Mapped[str] = mapped_column(String(40))
+
+
+class TrialRow(Base):
+    __tablename__ = "trials"
+    sweep_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    parameterization: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column(Integer)
+    depth: Mapped[int] = mapped_column(Integer)
+    lr: Mapped[float] = mapped_column(Float)
+    seed: Mapped[int] = mapped_column(Integer)
+    config: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    worker: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    diverged_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    steps_done: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    final_train_loss: Mapped[float | None] = mapped_column(Float, nullable=True)
+    final_eval_loss: Mapped[float | None] = mapped_column(Float, nullable=True)
+    seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    started_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    finished_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    __table_args__ = (ForeignKeyConstraint(["sweep_id"], ["sweeps.id"]),)
+
+
+class MetricRow(Base):
+    __tablename__ = "metrics"
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sweep_id: Mapped[str] = mapped_column(String(32))
+    trial_id: Mapped[str] = mapped_column(String(32))
+    step: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    __table_args__ = (Index("ix_metrics_trial", "sweep_id", "trial_id"),)
+
+
+def sweep_id_of(spec: SweepSpec) -> str:
+    import hashlib
+    return hashlib.sha256(spec.canonical_json().encode()).hexdigest()[:12]
+
+
+class Store:
+    """Sweeps, trials and metrics behind one SQLAlchemy engine.
+
+    Args:
+        url: a database URL (``sqlite:///path.db``, ``postgresql://...``); default ``sqlite:///paramz.db``.
+    """
+
+    def __init__(self, url: str = DEFAULT_URL) -> None:
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.engine = create_engine(url, future=True)
+        except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises several types for a bad URL
+            raise ConfigError(f"store: cannot use {url!r} ({exc}); give a database URL such as sqlite:///paramz.db")
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(self.engine)
+        self.url = url
+
+    # --- sweeps -------------------------------------------------------------------------------
+    def ensure_sweep(self, spec: SweepSpec, configs: Sequence[TrialConfig]) -> str:
+        """Creates the sweep and its pending trials, or keeps the existing ones (resume)."""
+        sweep_id = sweep_id_of(spec)
+        with Session(self.engine) as s, s.begin():
+            if s.get(SweepRow, sweep_id) is None:
+                now = _now()
+                s.add(SweepRow(id=sweep_id, name=spec.name, spec=spec.canonical_json(), status="pending",
+                               n_trials=len(configs), created_at=now, updated_at=now))
+            known = set(s.scalars(select(TrialRow.id).where(TrialRow.sweep_id == sweep_id)))
+            s.add_all(TrialRow(sweep_id=sweep_id, id=c.id, parameterization=c.label, width=c.width, depth=c.depth,
+                               lr=c.lr, seed=c.seed, config=json.dumps(asdict(c)), status="pending", attempts=0)
+                      for c in configs if c.id not in known)
+        return sweep_id
+
+    def spec(self, sweep_id: str) -> SweepSpec:
+        return parse_spec(json.loads(self._sweep(sweep_id).spec))
+
+    def _sweep(self, sweep_id: str) -> SweepRow:
+        with Session(self.engine) as s:
+            row = s.get(SweepRow, sweep_id)
+            if row is None:
+                raise ConfigError(f"sweep id: no sweep {sweep_id!r} in {self.url}; `paramz sweep list` shows them")
+            s.expunge(row)
+            return row
+
+    def sweep_status(self, sweep_id: str) -> str:
+        return self._sweep(sweep_id).status
+
+    def set_sweep_status(self, sweep_id: str, status: str) -> None:
+        with Session(self.engine) as s, s.begin():
+            s.execute(update(SweepRow).where(SweepRow.id == sweep_id).values(status=status, updated_at=_now()))
+
+    def request_cancel(self, sweep_id: str) -> None:
+        """Asks the runner to stop: it kills running trials and marks the rest cancelled."""
+        if self.sweep_status(sweep_id) not in ("completed", "cancelled"):
+            self.set_sweep_status(sweep_id, "cancelling")
+
+    def sweeps(self) -> list[dict[str, object]]:
+        with Session(self.engine) as s:
+            rows = s.scalars(select(SweepRow).order_by(SweepRow.created_at)).all()
+            return [{"id": r.id, "name": r.name, "status": r.status, "n_trials": r.n_trials,
+                     "created_at": r.created_at, "counts": self.counts(r.id)} for r in rows]
+
+    def counts(self, sweep_id: str) -> dict[str, int]:
+        with Session(self.engine) as s:
+            rows = s.execute(select(TrialRow.status, func.count()).where(TrialRow.sweep_id == sweep_id)
+                             .group_by(TrialRow.status)).all()
+        return {status: n for status, n in rows}
+
+    # --- trials ------------------------------------------------------------------------------
+    def claim_pending(self, sweep_id: str) -> list[TrialConfig]:
+        """Resets trials left running by a dead runner and returns every unfinished config."""
+        with Session(self.engine) as s, s.begin():
+            s.execute(update(TrialRow).where(TrialRow.sweep_id == sweep_id, TrialRow.status == "running")
+                      .values(status="pending", worker=None, started_at=None))
+            rows = s.scalars(select(TrialRow.config).where(TrialRow.sweep_id == sweep_id,
+                                                           TrialRow.status == "pending")).all()
+        return [TrialConfig(**json.loads(c)) for c in rows]
+
+    def mark_running(self, sweep_id: str, trial_id: str, worker: str) -> None:
+        with Session(self.engine) as s, s.begin():
+            s.execute(update(TrialRow).where(TrialRow.sweep_id == sweep_id, TrialRow.id == trial_id)
+                      .values(status="running", worker=worker, started_at=_now(), attempts=TrialRow.attempts + 1))
+
+    def mark_pending(self, sweep_id: str, trial_id: str, error: str) -> None:
+        with Session(self.engine) as s, s.begin():
+            s.execute(update(TrialRow).where(TrialRow.sweep_id == sweep_id, TrialRow.id == trial_id)
+                      .values(status="pending", error=error))
+
+    def finish_trial(self, sweep_id: str, trial_id: str, result: TrialResult) -> None:
+        """Writes a finished trial: its status and all its metrics, in one transaction."""
+        with Session(self.engine) as s, s.begin():
+            s.execute(delete(MetricRow).where(MetricRow.sweep_id == sweep_id, MetricRow.trial_id == trial_id))
+            s.execute(MetricRow.__table__.insert(), [
+                {"sweep_id": sweep_id, "trial_id": trial_id, "step": step, "name": name,
+                 "value": None if value is None or not math.isfinite(value) else value}
+                for step, name, value in result.metrics])
+            s.execute(update(TrialRow).where(TrialRow.sweep_id == sweep_id, TrialRow.id == trial_id).values(
+                status=result.status, worker=result.worker, diverged_step=result.diverged_step,
+                steps_done=result.steps_done, final_train_loss=result.final_train_loss,
+                final_eval_loss=result.final_eval_loss, seconds=result.seconds, finished_at=_now(), error=None))
+
+    def fail_trial(self, sweep_id: str, trial_id: str, error: str, status: str = "failed") -> None:
+        with Session(self.engine) as s, s.begin():
+            s.execute(update(TrialRow).where(TrialRow.sweep_id == sweep_id, TrialRow.id == trial_id)
+                      .values(status=status, error=error[-4000:], finished_at=_now()))
+
+    def cancel_unfinished(self, sweep_id: str) -> None:
+        with Session(self.engine) as s, s.begin():
+            s.execute(update(TrialRow).where(TrialRow.sweep_id == sweep_id, TrialRow.status.in_(("pending", "running")))
+                      .values(status="cancelled", finished_at=_now()))
+
+    # --- reading -----------------------------------------------------------------------------
+    def trials_frame(self, sweep_id: str) -> pd.DataFrame:
+        """One row per trial (config columns, status, losses, timings) as a pandas DataFrame."""
+        self._sweep(sweep_id)
+        with Session(self.engine) as s:
+            rows = s.scalars(select(TrialRow).where(TrialRow.sweep_id == sweep_id)).all()
+            cols = [c.name for c in TrialRow.__table__.columns if c.name != "config"]
+            return pd.DataFrame([{c: getattr(r, c) for c in cols} for r in rows], columns=cols)
+
+    def metrics_frame(self, sweep_id: str, trial_ids: Iterable[str] | None = None) -> pd.DataFrame:
+        """Per-step metrics (trial_id, step, name, value) as a pandas DataFrame."""
+        query = select(MetricRow.trial_id, MetricRow.step, MetricRow.name, MetricRow.value).where(
+            MetricRow.sweep_id == sweep_id)
+        if trial_ids is not None:
+            query = query.where(MetricRow.trial_id.in_(list(trial_ids)))
+        with Session(self.engine) as s:
+            return pd.DataFrame(s.execute(query).all(), columns=["trial_id", "step", "name", "value"])
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
