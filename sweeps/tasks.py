@@ -111,10 +111,11 @@ class ICLCopyTask(Task):
         self._eval = self._sample(_option(options, "eval_size", 256, int), _gen("icl-eval", options.get("data_seed", 0)))
 
     def _sample(self, n: int, g: torch.Generator) -> Batch:
-        half = torch.randint(self.vocab, (n, self.seq_len // 2 + 1), generator=g)
-        seq = torch.cat([half, half[:, : self.seq_len // 2]], dim=1)  # length seq_len + 1
+        h = self.seq_len // 2
+        half = torch.randint(self.vocab, (n, h), generator=g)
+        seq = half.repeat(1, 3)[:, : self.seq_len + 1]  # token i is half[i mod h]: a, a, a_0
         x, y = seq[:, :-1], seq[:, 1:].clone()
-        y[:, : self.seq_len // 2] = -100  # loss only where the token repeats an earlier one
+        y[:, : h - 1] = -100  # score only targets that repeat an earlier token (positions ≥ h)
         return x, y
 
     def train_batch(self, step: int, batch_size: int, seed: int) -> Batch:

@@ -1,0 +1,104 @@
+"""The engine with the in-process executor: results, divergence, resume, cancel, exports."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+
+import pandas as pd
+
+from sweeps.engine import run_sweep
+from sweeps.executors import LocalExecutor
+from sweeps.store import Store
+
+from sweeps.cli import main
+
+
+def test_sweep_records_every_trial_with_metrics_and_divergence_is_data(tmp_path, make_spec):
+    store = Store(f"sqlite:///{tmp_path}/s.db")
+    spec = make_spec(lr={"values": [1e-3, 1e-2, 1e4]})  # 1e4: absurd
+    sweep_id = run_sweep(spec, store, LocalExecutor())
+    trials = store.trials_frame(sweep_id)
+    assert store.sweep_status(sweep_id) == "completed" and len(trials) == 6
+    bad = trials[trials.lr == 1e4]
+    assert set(bad.status) == {"diverged"} and bad.diverged_step.notna().all() and bad.final_eval_loss.isna().all()
+    good = trials[trials.lr != 1e4]
+    assert set(good.status) == {"completed"} and (good.steps_done == 40).all()
+    assert good.final_eval_loss.between(0, 10).all()
+    metrics = store.metrics_frame(sweep_id, good.id)
+    per_trial = metrics.groupby("trial_id").name.value_counts().unstack()
+    assert (per_trial["train_loss"] == 8).all()           # steps 0, 5, ..., 35
+    assert (per_trial["eval_loss"] == 2).all()            # step 20 and the end
+    assert (per_trial["sharpness/raw"] == 2).all()        # probes at steps 0 and 40
+    sharp = metrics[metrics.name == "sharpness/raw"].value
+    assert (sharp > 0).all() and sharp.map(math.isfinite).all()
+
+
+def test_rerun_of_the_same_spec_resumes_and_runs_nothing_twice(tmp_path, make_spec):
+    store = Store(f"sqlite:///{tmp_path}/s.db")
+    spec = make_spec()
+    first = run_sweep(spec, store, LocalExecutor())
+    before = store.trials_frame(first).set_index("id")[["finished_at", "attempts"]]
+    # simulate a runner killed mid-trial: one trial left "running", one "pending", with no metrics
+    ids = list(before.index)
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE trials SET status='running', finished_at=NULL WHERE id=?", (ids[0],))
+        conn.exec_driver_sql("UPDATE trials SET status='pending', finished_at=NULL WHERE id=?", (ids[1],))
+        conn.exec_driver_sql("DELETE FROM metrics WHERE trial_id IN (?, ?)", (ids[0], ids[1]))
+        conn.exec_driver_sql("UPDATE sweeps SET status='running'")
+    second = run_sweep(spec, store, LocalExecutor())
+    after = store.trials_frame(second).set_index("id")
+    assert second == first and store.sweep_status(first) == "completed"
+    assert (after.status == "completed").all()
+    assert after.loc[ids[2:], "finished_at"].equals(before.loc[ids[2:], "finished_at"])  # not run again
+    assert (after.loc[ids[:2], "attempts"] == 2).all() and (after.loc[ids[2:], "attempts"] == 1).all()
+
+
+def test_cancel_stops_the_sweep_and_keeps_finished_trials(tmp_path, make_spec):
+    store = Store(f"sqlite:///{tmp_path}/s.db")
+    spec = make_spec(seeds=[0, 1, 2, 3])
+    done = threading.Event()
+    seen = {"completed": 0}
+
+    def progress(counts):
+        seen["completed"] = counts.get("completed", 0)
+        if seen["completed"] >= 2 and not done.is_set():
+            done.set()
+            store.request_cancel(sweep_id)
+
+    from sweeps.engine import expand
+    sweep_id = store.ensure_sweep(spec, expand(spec))
+    run_sweep(spec, store, LocalExecutor(), progress=progress)
+    counts = store.counts(sweep_id)
+    assert store.sweep_status(sweep_id) == "cancelled"
+    assert counts["completed"] >= 2 and counts["cancelled"] >= 1 and sum(counts.values()) == 16
+
+
+def test_cli_local_run_report_list_status_export(tmp_path, spec_file, capsys):
+    class Proc:  # the CLI in-process: same code path as the console script, no torch import per call
+        def __init__(self, *args):
+            self.returncode = main([str(a) for a in args])
+            captured = capsys.readouterr()
+            self.stdout, self.stderr = captured.out, captured.err
+
+    cli = Proc
+    url = f"sqlite:///{tmp_path}/cli.db"
+    run = cli("sweep", "run", spec_file(lr={"values": [1e-3, 1e4]}), "--executor", "local", "--store", url, "--json")
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(run.stdout)
+    assert doc["status"] == "completed" and doc["counts"] == {"completed": 2, "diverged": 2}
+    report = json.loads(cli("sweep", "report", doc["id"], "--store", url, "--json").stdout)
+    assert len(report["rows"]) == 2 and all(row["losses"]["10000.0"] is None for row in report["rows"])
+    listing = json.loads(cli("sweep", "list", "--store", url, "--json").stdout)
+    assert [s["id"] for s in listing["sweeps"]] == [doc["id"]]
+    status = json.loads(cli("sweep", "status", doc["id"], "--store", url, "--json").stdout)
+    assert status["counts"] == doc["counts"]
+    for fmt in ("csv", "parquet"):
+        out = tmp_path / f"trials.{fmt}"
+        assert cli("sweep", "export", doc["id"], "--store", url, "--format", fmt, "--out", out).returncode == 0
+        frame = pd.read_csv(out) if fmt == "csv" else pd.read_parquet(out)
+        metrics = tmp_path / f"trials.metrics.{fmt}"
+        assert len(frame) == 4 and metrics.exists()
+    bad = cli("sweep", "status", "nope", "--store", url)
+    assert bad.returncode == 2 and "sweep id: no sweep 'nope'" in bad.stderr

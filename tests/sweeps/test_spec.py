@@ -1,0 +1,72 @@
+"""Specs: validation with field-named errors, bounds, expansion into content-hashed trials."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sweeps.engine import expand
+from sweeps.spec import SpecError, load_spec, parse_spec
+
+from tests.sweeps.conftest import cli, small_spec
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"task": {"name": "imagenet"}}, "task.name: unknown task 'imagenet'; choose one of teacher, icl-copy, bytes"),
+    ({"model": {"family": "cnn"}}, "model.family: unknown model 'cnn'; choose one of mlp, resmlp, gpt"),
+    ({"parameterizations": [{"name": "ntk"}]}, "parameterizations.0: parameterization: unknown value 'ntk'"),
+    ({"parameterizations": [{"name": "completep", "alpha": 2}]}, "alpha: 2.0 is outside [0.5, 1]"),
+    ({"steps": -5}, "steps: Input should be greater than 0"),
+    ({"widths": []}, "widths: List should have at least 1 item"),
+    ({"widths": [64, -1]}, "widths: every value must be a positive integer"),
+    ({"lr": {"values": []}}, "lr: values must be a non-empty list of positive LRs"),
+    ({"lr": {"log2_min": -4, "log2_max": -8}}, "lr: log2_max -8.0 is below log2_min -4.0"),
+    ({"seeds": list(range(600))}, "the grid has 2400 trials, over limits.max_trials 2000"),
+    ({"task": {"name": "icl-copy"}}, "task: 'icl-copy' does not fit model 'mlp'"),
+    ({"task": {"name": "teacher", "options": {"colour": 1}}}, "task.options: unknown ['colour']"),
+    ({"model": {"family": "gpt"}, "task": {"name": "icl-copy"}, "widths": [40]}, "widths: [40] are not multiples of d_head=16"),
+    ({"parameterizations": [{"name": "completep"}]}, "depth rules need residual blocks"),
+    ({"model": {"family": "mlp", "dims": {"d_in": 4}}}, "dims: 'd_in' is not settable here"),
+    ({"learning_rate": 1e-3}, "learning_rate: unknown field; remove it or check its spelling"),
+    ({"base_width": None}, "base_width: Input should be a valid integer"),
+])
+def test_invalid_specs_name_the_field(overrides, message):
+    with pytest.raises(SpecError) as exc:
+        parse_spec(small_spec(**overrides))
+    assert message in str(exc.value)
+
+
+def test_missing_field_says_required():
+    data = small_spec()
+    del data["steps"]
+    with pytest.raises(SpecError, match="steps: required; add it to the spec"):
+        parse_spec(data)
+
+
+def test_lr_grid_and_expansion_ids():
+    spec = parse_spec(small_spec(lr={"log2_min": -10, "log2_max": -6, "log2_step": 2}, seeds=[0, 1],
+                                 parameterizations=[{"name": "sp"}, {"name": "mup"}]))
+    assert spec.lr.lrs() == [2.0 ** -10, 2.0 ** -8, 2.0 ** -6]
+    trials = expand(spec)
+    assert len(trials) == spec.n_trials == 2 * 2 * 1 * 3 * 2
+    assert len({t.id for t in trials}) == len(trials)
+    assert [t.id for t in expand(parse_spec(small_spec(lr={"log2_min": -10, "log2_max": -6, "log2_step": 2},
+                                                       seeds=[0, 1], parameterizations=[{"name": "sp"},
+                                                                                        {"name": "mup"}])))] == \
+        [t.id for t in trials]  # same config -> same id
+    assert trials[0].base_depth == 1
+
+
+@pytest.mark.parametrize("path", sorted(Path("sweeps/examples").glob("*.yaml")))
+def test_example_specs_load(path):
+    spec = load_spec(path)
+    assert spec.n_trials > 0 and expand(spec)
+
+
+def test_cli_refuses_a_bad_spec_with_one_line(spec_file):
+    proc = cli("sweep", "run", spec_file(steps=0), "--executor", "local", "--store", "sqlite:///:memory:")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "paramz: error: steps: Input should be greater than 0"
+    proc = cli("sweep", "run", "no-such-spec.yaml")
+    assert proc.returncode == 2 and "SPEC: no file 'no-such-spec.yaml'" in proc.stderr
