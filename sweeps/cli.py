@@ -125,7 +125,7 @@ def verdict_table(result: CoordResult) -> Table:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``paramz`` console script; returns the exit code."""
     torch.set_num_threads(1)
-    err = Console(stderr=True)
+    err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)  # pipes: no 80-col squeeze
     args = build_parser().parse_args(argv)
     try:
         if args.command == "coord-check":

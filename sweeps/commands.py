@@ -9,6 +9,7 @@ import os
 import time
 
 import pandas as pd
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -116,16 +117,22 @@ def _report(args: argparse.Namespace, err: Console) -> int:
                 for (p, w, d), row in table.iterrows()]
         print(json.dumps({"id": args.id, "status": store.sweep_status(args.id), "rows": rows}))
         return 0
-    out = Table(title=f"sweep {args.id}: final held-out loss (seed mean; ∞ = diverged); best per row in bold")
-    for col in ("param", "width", "depth", *(f"2^{math.log2(lr):g}" for lr in table.columns)):
-        out.add_column(col, justify="right")
+    err.print(report_table(table, args.id))
+    return 0
+
+
+def report_table(table: pd.DataFrame, sweep_id: str) -> Table:
+    """Final loss per scale (rows) × log2 LR (columns); ∞ = diverged; * marks the best LR of a row."""
+    out = Table(title=f"sweep {sweep_id}: final held-out loss, seed mean", title_justify="left",
+                caption="columns: log2 LR · * best of the row · ∞ diverged", padding=(0, 1), box=box.SIMPLE_HEAD)
+    out.add_column("width×depth", justify="left", no_wrap=True)
+    for lr in table.columns:
+        out.add_column(f"{math.log2(lr):g}", justify="right", min_width=5, no_wrap=True)
     for (p, w, d), row in table.iterrows():
         best = row.min()
-        cells = ["" if pd.isna(v) else ("∞" if not math.isfinite(v) else
-                                        (f"[bold]{v:.3f}[/]" if v == best else f"{v:.3f}")) for v in row]
-        out.add_row(p, str(w), str(d), *cells)
-    err.print(out)
-    return 0
+        out.add_row(f"{p} {w}×{d}", *["" if pd.isna(v) else "∞" if not math.isfinite(v) else
+                                      f"{v:.2f}*" if v == best else f"{v:.2f} " for v in row])
+    return out
 
 
 def _list(args: argparse.Namespace, err: Console) -> int:

@@ -1,12 +1,15 @@
-"""`make demo`: coordinate checks of all four parameterizations, verdict tables and a plot.
+"""`make demo`: the product end to end on the embedded defaults (local Ray, SQLite).
 
-Until the sweep engine lands this is the product's main job end to end: SP vs μP on width
-(an MLP, 8× width), and μP vs depth-μP vs CompleteP on depth (a residual MLP, 16× depth).
-Writes ``out/coord_check_width.html`` and ``out/coord_check_depth.html``.
+1. Coordinate checks of all four parameterizations (SP vs μP on width, μP vs depth-μP vs CompleteP
+   on depth): verdict tables and ``out/coord_check_{width,depth}.html``.
+2. A real sweep, ``sweeps/examples/demo.yaml`` (SP vs μP, MLP, 8× width, 9 LRs, sharpness probes
+   in every trial) on Ray workers into ``out/paramz.db``, then its report: the best LR moves with
+   width under SP and stays put under μP. Rerunning resumes (finished trials are not run again).
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -15,32 +18,59 @@ from rich.console import Console
 
 import paramz
 from sweeps.cli import verdict_table
+from sweeps.commands import loss_table, report_table
+from sweeps.engine import run_sweep
+from sweeps.executors import RayExecutor
 from sweeps.plots import coord_check_figure, write_html
+from sweeps.spec import load_spec
+from sweeps.store import Store
+
+SPEC = Path(__file__).parent / "examples" / "demo.yaml"
 
 
-def main(out_dir: str = "out") -> int:
-    torch.set_num_threads(1)
-    console = Console()
-    start = time.perf_counter()
+def coordinate_checks(console: Console, out_dir: Path) -> bool:
     width = [paramz.coord_check("mlp", p, widths=[64, 128, 256, 512, 1024], depths=[2], steps=5, lr=1e-2, seeds=2)
              for p in ("sp", "mup")]
     depth = [paramz.coord_check("resmlp", p, widths=[128], depths=[2, 4, 8, 16, 32], steps=10, lr=1e-3, seeds=2)
              for p in ("mup", "depth-mup", "completep")]
     for result in width + depth:
         console.print(verdict_table(result))
-    for result in depth:
-        by_depth: dict[int, list[float]] = {}
-        for u in result.updates:
-            by_depth.setdefault(u.depth, []).append(u.rel_update)
-        console.print(f"{result.parameterization:>10} per-block ‖ΔW‖/‖W‖ by depth: " + ", ".join(
-            f"L={d}: {sum(v) / len(v):.3f}" for d, v in sorted(by_depth.items())))
     for name, results in (("width", width), ("depth", depth)):
-        path = write_html(coord_check_figure(results), Path(out_dir) / f"coord_check_{name}.html")
-        console.print(f"plot: {path}")
-    console.print(f"done in {time.perf_counter() - start:.1f} s")
-    expected = [False, True, False, True, True]  # SP and μP-on-depth must fail; the rest must pass
-    ok = [r.passed for r in width + depth] == expected
-    console.print("[green]verdicts as the theory predicts[/]" if ok else "[red]unexpected verdicts[/]")
+        console.print(f"plot: {write_html(coord_check_figure(results), out_dir / f'coord_check_{name}.html')}")
+    return [r.passed for r in width + depth] == [False, True, False, True, True]
+
+
+def sweep(console: Console, out_dir: Path) -> str:
+    store = Store(f"sqlite:///{out_dir / 'paramz.db'}")
+    spec = load_spec(SPEC)
+    executor = RayExecutor()
+    try:
+        start = time.perf_counter()
+        last = [0]
+
+        def progress(counts: dict[str, int]) -> None:
+            done = sum(counts.get(s, 0) for s in ("completed", "diverged", "failed"))
+            if done >= last[0] + 8 or done == spec.n_trials:
+                last[0] = done
+                console.print(f"  {done}/{spec.n_trials} trials done {counts}")
+
+        console.print(f"sweep {spec.name}: {spec.n_trials} trials on {executor.n_workers} Ray workers")
+        sweep_id = run_sweep(spec, store, executor, progress)
+    finally:
+        executor.close()
+    console.print(report_table(loss_table(store, sweep_id), sweep_id))
+    console.print(f"sweep {sweep_id} {store.sweep_status(sweep_id)} in {time.perf_counter() - start:.0f} s; "
+                  f"store {store.url}")
+    return sweep_id
+
+
+def main(out_dir: str = "out") -> int:
+    torch.set_num_threads(1)
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    out = Path(out_dir)
+    ok = coordinate_checks(console, out)
+    console.print("[green]coordinate-check verdicts as the theory predicts[/]" if ok else "[red]unexpected verdicts[/]")
+    sweep(console, out)
     return 0 if ok else 1
 
 

@@ -102,3 +102,22 @@ def test_cli_local_run_report_list_status_export(tmp_path, spec_file, capsys):
         assert len(frame) == 4 and metrics.exists()
     bad = cli("sweep", "status", "nope", "--store", url)
     assert bad.returncode == 2 and "sweep id: no sweep 'nope'" in bad.stderr
+
+
+def test_a_trial_that_raises_is_failed_with_its_error_kept_and_the_sweep_goes_on(tmp_path, make_spec, monkeypatch):
+    import sweeps.executors
+    real = sweeps.executors.run_trial
+
+    def flaky(cfg):
+        if cfg.lr == 1e-2:
+            raise RuntimeError("out of memory (simulated)")
+        return real(cfg)
+
+    monkeypatch.setattr(sweeps.executors, "run_trial", flaky)
+    store = Store(f"sqlite:///{tmp_path}/s.db")
+    sweep_id = run_sweep(make_spec(), store, LocalExecutor())
+    trials = store.trials_frame(sweep_id)
+    failed = trials[trials.status == "failed"]
+    assert len(failed) == 2 and failed.error.str.contains("out of memory \\(simulated\\)").all()
+    assert (trials[trials.lr == 1e-3].status == "completed").all()
+    assert store.sweep_status(sweep_id) == "completed"  # every trial finished, two of them as failed
