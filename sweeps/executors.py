@@ -137,7 +137,10 @@ class _Worker:
 
     def __init__(self) -> None:
         import torch
+
+        from sweeps.plugins import load_plugins
         torch.set_num_threads(1)
+        load_plugins()  # tasks/models of installed packages, as in the driver
 
     def where(self) -> str:
         import socket

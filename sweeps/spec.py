@@ -18,9 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 import paramz
 from paramz.errors import ConfigError
 from paramz.models import MODELS
+from sweeps.plugins import load_plugins
 from sweeps.tasks import TASKS as TASK_TYPES
 
-TASKS = ("teacher", "icl-copy", "bytes")
+load_plugins()
 
 
 class SpecError(ConfigError):
@@ -46,7 +47,7 @@ class ModelSpec(_Frozen):
     def _dims(self) -> ModelSpec:
         from dataclasses import fields
         known = {f.name for f in fields(MODELS[self.family][1])} - {"width", "depth"}
-        task_set = {"d_in", "d_out", "vocab_size", "seq_len"}  # set by the task
+        task_set = {d for t in TASK_TYPES.values() for d in t.DIMS}  # set by the task
         for key in self.dims:
             if key not in known or key in task_set:
                 raise ValueError(f"dims: {key!r} is not settable here; settable: {', '.join(sorted(known - task_set))}")
@@ -60,8 +61,8 @@ class TaskSpec(_Frozen):
     @field_validator("name")
     @classmethod
     def _known(cls, v: str) -> str:
-        if v not in TASKS:
-            raise ValueError(f"unknown task {v!r}; choose one of {', '.join(TASKS)}")
+        if v not in TASK_TYPES:
+            raise ValueError(f"unknown task {v!r}; choose one of {', '.join(TASK_TYPES)}")
         return v
 
 
@@ -177,10 +178,13 @@ class SweepSpec(_Frozen):
             raise ValueError(f"widths: {max(self.widths)} exceeds limits.max_width {lim.max_width}")
         if max(self.depths) > lim.max_depth:
             raise ValueError(f"depths: {max(self.depths)} exceeds limits.max_depth {lim.max_depth}")
-        sequence = self.task.name in ("icl-copy", "bytes")
-        if sequence != (self.model.family == "gpt"):
-            raise ValueError(f"task: {self.task.name!r} does not fit model {self.model.family!r}; use teacher "
-                             "with mlp/resmlp, icl-copy or bytes with gpt")
+        from dataclasses import fields
+        needs = set(TASK_TYPES[self.task.name].DIMS)
+        if not needs <= {f.name for f in fields(MODELS[self.model.family][1])}:
+            fits = [t for t, cls in TASK_TYPES.items()
+                    if set(cls.DIMS) <= {f.name for f in fields(MODELS[self.model.family][1])}]
+            raise ValueError(f"task: {self.task.name!r} does not fit model {self.model.family!r} (it sets "
+                             f"{sorted(needs)}); tasks that fit: {', '.join(fits)}")
         unknown = set(self.task.options) - TASK_TYPES[self.task.name].KEYS
         if unknown:
             raise ValueError(f"task.options: unknown {sorted(unknown)}; known: "
@@ -190,8 +194,9 @@ class SweepSpec(_Frozen):
             bad = [w for w in [*self.widths, self.base_width] if w % d_head]
             if bad:
                 raise ValueError(f"widths: {bad} are not multiples of d_head={d_head}; heads scale with width")
-        if self.model.family == "mlp" and any(p.resolve().has_depth_rules for p in self.parameterizations):
-            raise ValueError("parameterizations: depth rules need residual blocks; use model resmlp or gpt")
+        if not MODELS[self.model.family][0].BLOCKS and any(p.resolve().has_depth_rules for p in self.parameterizations):
+            raise ValueError(f"parameterizations: depth rules need residual blocks, and {self.model.family!r} has "
+                             "none; use model resmlp or gpt")
         if self.n_trials > lim.max_trials:
             raise ValueError(f"the grid has {self.n_trials} trials, over limits.max_trials {lim.max_trials}; "
                              "shrink the grid or raise the limit")

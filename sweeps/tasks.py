@@ -18,7 +18,7 @@ import sysconfig
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -35,7 +35,15 @@ def _gen(*parts: object) -> torch.Generator:
 
 @dataclass
 class Task:
-    """A task: model dims it imposes, batches, and its loss."""
+    """A task: model dims it imposes, batches, and its loss.
+
+    Subclasses declare ``KEYS`` (accepted options) and ``DIMS`` (the model config fields they set,
+    e.g. ``("d_in", "d_out")``), and take the options dict in ``__init__``. Register a new one with
+    `sweeps.plugins.register_task` or the ``paramz.tasks`` entry-point group.
+    """
+
+    KEYS: ClassVar[set[str]] = set()
+    DIMS: ClassVar[tuple[str, ...]] = ()
 
     name: str
     options: dict[str, Any]
@@ -66,6 +74,7 @@ def _option(options: dict[str, Any], key: str, default: Any, kind: type) -> Any:
 
 class TeacherTask(Task):
     KEYS = {"data_seed", "d_in", "d_out", "teacher_width", "kind", "eval_size"}
+    DIMS = ("d_in", "d_out")
 
     def __init__(self, options: dict[str, Any]) -> None:
         super().__init__("teacher", options)
@@ -100,6 +109,7 @@ class TeacherTask(Task):
 
 class ICLCopyTask(Task):
     KEYS = {"data_seed", "vocab_size", "seq_len", "eval_size"}
+    DIMS = ("vocab_size", "seq_len")
 
     def __init__(self, options: dict[str, Any]) -> None:
         super().__init__("icl-copy", options, sequence=True)
@@ -143,6 +153,7 @@ def _stdlib_bytes(max_bytes: int) -> tuple[bytes, bytes]:
 
 class BytesTask(Task):
     KEYS = {"data_seed", "seq_len", "max_bytes", "eval_size"}
+    DIMS = ("vocab_size", "seq_len")
 
     def __init__(self, options: dict[str, Any]) -> None:
         super().__init__("bytes", options, sequence=True)

@@ -21,6 +21,19 @@ MODELS: dict[str, tuple[type[ZooModel], type]] = {
 }
 
 
+def register(name: str, cls: type[ZooModel], config_cls: type) -> None:
+    """Adds a model family (a `ZooModel` subclass and its config dataclass with width and depth).
+
+    Raises:
+        ConfigError: not a ZooModel with ROLES and BLOCKS, or a config without width/depth.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, ZooModel) and hasattr(cls, "ROLES") and hasattr(cls, "BLOCKS")):
+        raise ConfigError(f"model {name!r}: must be a paramz.models.ZooModel subclass declaring ROLES and BLOCKS")
+    if not {"width", "depth"} <= {f.name for f in fields(config_cls)}:
+        raise ConfigError(f"model {name!r}: its config dataclass needs width and depth fields")
+    MODELS[name] = (cls, config_cls)
+
+
 def build(name: str, **dims: Any) -> ZooModel:
     """Builds a zoo model by name.
 
@@ -46,4 +59,4 @@ def build(name: str, **dims: Any) -> ZooModel:
     return cls(config_cls(**dims))
 
 
-__all__ = ["GPT", "GPTConfig", "MLP", "MLPConfig", "MODELS", "ResMLP", "ResMLPConfig", "ZooModel", "build"]
+__all__ = ["GPT", "GPTConfig", "MLP", "MLPConfig", "MODELS", "ResMLP", "ResMLPConfig", "ZooModel", "build", "register"]

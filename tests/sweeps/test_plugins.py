@@ -1,0 +1,51 @@
+"""User tasks through the entry-point registry: validated, run, and refused when malformed."""
+
+from __future__ import annotations
+
+from importlib.metadata import EntryPoint
+
+import pytest
+
+import paramz
+import sweeps.plugins
+from sweeps.engine import run_sweep
+from sweeps.executors import LocalExecutor
+from sweeps.spec import SpecError, parse_spec
+from sweeps.store import Store
+from sweeps.tasks import TASKS
+
+from tests.sweeps.conftest import small_spec
+
+
+@pytest.fixture
+def entry_points(monkeypatch):
+    saved = dict(TASKS)
+    points: list[EntryPoint] = []
+    monkeypatch.setattr(sweeps.plugins, "entry_points",
+                        lambda group: [ep for ep in points if ep.group == group])
+    yield points
+    TASKS.clear()
+    TASKS.update(saved)
+
+
+def test_an_installed_task_is_registered_and_a_sweep_runs_on_it(entry_points, tmp_path):
+    entry_points.append(EntryPoint("parity", "tests.sweeps.toy_plugin:ParityTask", "paramz.tasks"))
+    with pytest.raises(SpecError, match="unknown task 'parity'"):
+        parse_spec(small_spec(task={"name": "parity"}))
+    assert sweeps.plugins.load_plugins() == ["parity"]
+    spec = parse_spec(small_spec(task={"name": "parity", "options": {"d_in": 4}}, steps=60,
+                                 lr={"values": [1e-2]}))
+    store = Store(f"sqlite:///{tmp_path}/p.db")
+    trials = store.trials_frame(run_sweep(spec, store, LocalExecutor()))
+    assert set(trials.status) == {"completed"} and (trials.final_eval_loss < 1.0).all()  # it learns (var 2 at start)
+
+
+def test_allowlist_and_malformed_plugins(entry_points):
+    entry_points.append(EntryPoint("parity", "tests.sweeps.toy_plugin:ParityTask", "paramz.tasks"))
+    assert sweeps.plugins.load_plugins(allow=[]) == []
+    entry_points.append(EntryPoint("junk", "tests.sweeps.toy_plugin:NotATask", "paramz.tasks"))
+    with pytest.raises(paramz.ConfigError, match="task 'junk': must be a sweeps.tasks.Task subclass"):
+        sweeps.plugins.load_plugins()
+    entry_points[-1] = EntryPoint("gone", "tests.sweeps.no_such_module:X", "paramz.tasks")
+    with pytest.raises(paramz.ConfigError, match="plugin paramz.tasks:gone .* failed to load"):
+        sweeps.plugins.load_plugins()
