@@ -96,7 +96,7 @@ class RayExecutor(Executor):
         running: dict[object, tuple[int, TrialConfig]] = {}
         while queue or running:
             if should_stop():
-                for ref, (slot, _) in running.items():  # stop running trials now
+                for slot, _ in running.values():  # stop running trials now
                     ray.kill(self.actors[slot][0], no_restart=True)
                 self.actors = self._spawn(len(self.actors))
                 return False

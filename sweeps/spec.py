@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,7 +46,6 @@ class ModelSpec(_Frozen):
 
     @model_validator(mode="after")
     def _dims(self) -> ModelSpec:
-        from dataclasses import fields
         known = {f.name for f in fields(MODELS[self.family][1])} - {"width", "depth"}
         task_set = {d for t in TASK_TYPES.values() for d in t.DIMS}  # set by the task
         for key in self.dims:
@@ -178,7 +178,6 @@ class SweepSpec(_Frozen):
             raise ValueError(f"widths: {max(self.widths)} exceeds limits.max_width {lim.max_width}")
         if max(self.depths) > lim.max_depth:
             raise ValueError(f"depths: {max(self.depths)} exceeds limits.max_depth {lim.max_depth}")
-        from dataclasses import fields
         needs = set(TASK_TYPES[self.task.name].DIMS)
         if not needs <= {f.name for f in fields(MODELS[self.model.family][1])}:
             fits = [t for t, cls in TASK_TYPES.items()

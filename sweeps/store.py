@@ -14,6 +14,7 @@ SQLite runs in WAL mode with ``synchronous=NORMAL``: durable against a process c
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Iterable, Sequence
@@ -89,7 +90,7 @@ class MetricRow(Base):
 
 
 def sweep_id_of(spec: SweepSpec) -> str:
-    import hashlib
+    """The sweep id: a hash of the canonical spec, so the same spec resumes the same sweep."""
     return hashlib.sha256(spec.canonical_json().encode()).hexdigest()[:12]
 
 

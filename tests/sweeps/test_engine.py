@@ -102,6 +102,8 @@ def test_cli_local_run_report_list_status_export(tmp_path, spec_file, capsys):
         assert len(frame) == 4 and metrics.exists()
     bad = cli("sweep", "status", "nope", "--store", url)
     assert bad.returncode == 2 and "sweep id: no sweep 'nope'" in bad.stderr
+    bad = cli("sweep", "list", "--store", "nonsense://x")
+    assert bad.returncode == 2 and bad.stderr.startswith("paramz: error: store: cannot use 'nonsense://x'")
 
 
 def test_a_trial_that_raises_is_failed_with_its_error_kept_and_the_sweep_goes_on(tmp_path, make_spec, monkeypatch):
