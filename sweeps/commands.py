@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import asdict
 import math
 import os
 import time
@@ -15,6 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from paramz.errors import ConfigError
+from sweeps.analysis import fit_transfer_law, optimal_lr_per_scale, predict, verdict
 from sweeps.engine import run_sweep
 from sweeps.spec import load_spec
 from sweeps.store import DEFAULT_URL, FINISHED, Store
@@ -31,11 +33,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--ray-address", help="Ray cluster address (default: $RAY_ADDRESS or a local instance)")
     run.add_argument("--workers", type=int, help="worker processes (default: one per CPU)")
     run.add_argument("--json", action="store_true")
-    for name, text in (("status", "counts by state"), ("report", "final losses per scale × LR")):
+    for name, text in (("status", "counts by state"),
+                       ("report", "losses per scale × LR, optima with intervals, transfer law and verdict")):
         p = ssub.add_parser(name, help=text)
         p.add_argument("id", metavar="ID")
         p.add_argument("--store", help=store_help)
         p.add_argument("--json", action="store_true")
+        if name == "report":
+            p.add_argument("--predict", metavar="width=N,depth=L", help="predict η* at this scale")
+            p.add_argument("--tolerance", type=float, default=0.5,
+                           help="octaves per doubling still called 'transfers' (default 0.5)")
     lst = ssub.add_parser("list", help="sweeps in the store")
     lst.add_argument("--store", help=store_help)
     lst.add_argument("--json", action="store_true")
@@ -107,17 +114,65 @@ def loss_table(store: Store, sweep_id: str) -> pd.DataFrame:
     return done.groupby(["parameterization", "width", "depth", "lr"])["loss"].mean().unstack("lr")
 
 
+def _parse_scale(text: str) -> dict[str, int]:
+    try:
+        pairs = dict(item.split("=") for item in text.split(","))
+        scale = {k.strip(): int(v) for k, v in pairs.items()}
+    except ValueError:
+        raise ConfigError(f"--predict: expected width=N,depth=L, got {text!r}") from None
+    if set(scale) - {"width", "depth"} or "width" not in scale:
+        raise ConfigError(f"--predict: expected width=N[,depth=L], got {text!r}")
+    return scale
+
+
+def transfer_report(store: Store, sweep_id: str, tolerance: float = 0.5,
+                    scale: dict[str, int] | None = None) -> dict[str, object]:
+    """Optima per scale, the transfer law and verdict per parameterization, and an optional prediction."""
+    spec = store.spec(sweep_id)
+    optima = optimal_lr_per_scale(store.trials_frame(sweep_id))
+    fits = fit_transfer_law(optima, spec.base_width, spec.resolved_base_depth())
+    doc: dict[str, object] = {
+        "optima": [asdict(o) for o in optima],
+        "fits": {p: asdict(f) for p, f in fits.items()},
+        "verdicts": {p: verdict(f, tolerance) for p, f in fits.items()},
+    }
+    if scale is not None:
+        depth = scale.get("depth", spec.resolved_base_depth())
+        doc["predictions"] = {p: predict(f, scale["width"], depth) for p, f in fits.items()}
+    return doc
+
+
 def _report(args: argparse.Namespace, err: Console) -> int:
     store = _store(args)
     table = loss_table(store, args.id)
+    scale = _parse_scale(args.predict) if args.predict else None
+    doc = transfer_report(store, args.id, args.tolerance, scale)
     if args.json:
         rows = [{"parameterization": p, "width": int(w), "depth": int(d),
                  "losses": {repr(float(lr)): (None if not math.isfinite(v) else v) for lr, v in row.items()
                             if not pd.isna(v)}}
                 for (p, w, d), row in table.iterrows()]
-        print(json.dumps({"id": args.id, "status": store.sweep_status(args.id), "rows": rows}))
+        print(json.dumps({"id": args.id, "status": store.sweep_status(args.id), "rows": rows, **doc}))
         return 0
     err.print(report_table(table, args.id))
+    optima = Table(title="optimal LR per scale (parabola through the grid argmin; 95% interval)",
+                   title_justify="left", box=box.SIMPLE_HEAD)
+    for col in ("width×depth", "log2 η*", "95% interval", "η*", "flags"):
+        optima.add_column(col, justify="left" if col in ("width×depth", "flags") else "right", no_wrap=True)
+    for o in doc["optima"]:
+        optima.add_row(f"{o['parameterization']} {o['width']}×{o['depth']}", f"{o['log2_lr']:+.2f}",
+                       f"[{o['low']:+.2f}, {o['high']:+.2f}]", f"{2 ** o['log2_lr']:.2e}", ", ".join(o["flags"]))
+    err.print(optima)
+    for param, axes in doc["verdicts"].items():
+        fit = doc["fits"][param]
+        left = f"; left out: {fit['left_out']}" if fit["left_out"] else ""
+        for axis, text in axes.items():
+            err.print(f"[bold]{param}[/] {axis}: {text} — fit on {len(fit['used'])} optima{left}")
+    for param, pred in doc.get("predictions", {}).items():
+        err.print(f"[bold]{param}[/] predicted η* at {args.predict}: {pred['lr']:.3g} "
+                  f"(95% {pred['low']:.3g}–{pred['high']:.3g})")
+        for warning in pred["warnings"]:
+            err.print(f"  [yellow]warning:[/] {warning}")
     return 0
 
 

@@ -90,6 +90,9 @@ def test_cli_local_run_report_list_status_export(tmp_path, spec_file, capsys):
     assert doc["status"] == "completed" and doc["counts"] == {"completed": 2, "diverged": 2}
     report = json.loads(cli("sweep", "report", doc["id"], "--store", url, "--json").stdout)
     assert len(report["rows"]) == 2 and all(row["losses"]["10000.0"] is None for row in report["rows"])
+    # every optimum sits at the grid edge (the only finite LR), so no law is fitted from them
+    assert [o["flags"][:1] for o in report["optima"]] == [["edge"], ["edge"]] and report["fits"] == {}
+    assert cli("sweep", "report", doc["id"], "--store", url, "--predict", "width=big").returncode == 2
     listing = json.loads(cli("sweep", "list", "--store", url, "--json").stdout)
     assert [s["id"] for s in listing["sweeps"]] == [doc["id"]]
     status = json.loads(cli("sweep", "status", doc["id"], "--store", url, "--json").stdout)
