@@ -49,8 +49,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     exp = ssub.add_parser("export", help="trials (and metrics) to CSV or Parquet")
     exp.add_argument("id", metavar="ID")
     exp.add_argument("--store", help=store_help)
-    exp.add_argument("--format", choices=("csv", "parquet"), default="csv")
-    exp.add_argument("--out", required=True, help="output file for trials; metrics go to <stem>.metrics.<ext>")
+    exp.add_argument("--format", choices=("csv", "parquet", "optuna"), default="csv",
+                     help="csv/parquet: trials and metrics files; optuna: one study per scale (optuna-dashboard)")
+    exp.add_argument("--out", required=True, help="trials file (metrics go to <stem>.metrics.<ext>); for optuna a "
+                     "journal file (*.log) or an Optuna storage URL")
 
 
 def _store(args: argparse.Namespace) -> Store:
@@ -206,6 +208,11 @@ def _list(args: argparse.Namespace, err: Console) -> int:
 
 def _export(args: argparse.Namespace, err: Console) -> int:
     store = _store(args)
+    if args.format == "optuna":
+        from sweeps.optuna_export import export_to_optuna
+        names = export_to_optuna(store, args.id, args.out)
+        err.print(f"wrote {len(names)} Optuna studies to {args.out}; open them with `optuna-dashboard {args.out}`")
+        return 0
     trials, metrics = store.trials_frame(args.id), store.metrics_frame(args.id)
     out = args.out
     stem, _, ext = out.rpartition(".")

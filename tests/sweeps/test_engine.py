@@ -7,6 +7,7 @@ import math
 import threading
 
 import pandas as pd
+import pytest
 
 from sweeps.engine import run_sweep
 from sweeps.executors import LocalExecutor
@@ -103,6 +104,18 @@ def test_cli_local_run_report_list_status_export(tmp_path, spec_file, capsys):
         frame = pd.read_csv(out) if fmt == "csv" else pd.read_parquet(out)
         metrics = tmp_path / f"trials.metrics.{fmt}"
         assert len(frame) == 4 and metrics.exists()
+    import optuna
+    journal = tmp_path / "optuna.log"
+    assert cli("sweep", "export", doc["id"], "--store", url, "--format", "optuna", "--out", journal).returncode == 0
+    assert cli("sweep", "export", doc["id"], "--store", url, "--format", "optuna", "--out", journal).returncode == 0
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
+    names = sorted(optuna.get_all_study_names(storage))
+    assert names == [f"{doc['id']}/mup/w32/d1", f"{doc['id']}/mup/w64/d1"]  # re-export replaced, not duplicated
+    study = optuna.load_study(study_name=names[0], storage=storage)
+    states = sorted(t.state.name for t in study.trials)
+    assert states == ["COMPLETE", "FAIL"] and study.best_trial.params["log2_lr"] == pytest.approx(math.log2(1e-3))
+    failed = next(t for t in study.trials if t.state.name == "FAIL")
+    assert failed.user_attrs["status"] == "diverged" and failed.user_attrs["diverged_step"] >= 0
     bad = cli("sweep", "status", "nope", "--store", url)
     assert bad.returncode == 2 and "sweep id: no sweep 'nope'" in bad.stderr
     bad = cli("sweep", "list", "--store", "nonsense://x")
