@@ -87,7 +87,14 @@ class ParamSpec(_Frozen):
 
     @property
     def label(self) -> str:
-        return self.name if self.alpha is None else f"{self.name}(alpha={self.alpha:g})"
+        """Unique per setting: ``mup``, ``completep(alpha=0.75)``, ``mup(zero_init_readout)``."""
+        options = []
+        for key, value in self.model_dump(exclude={"name"}, exclude_none=True).items():
+            if value is True:
+                options.append(key)
+            elif value is not False:
+                options.append(f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}")
+        return f"{self.name}({', '.join(options)})" if options else self.name
 
 
 class LRGrid(_Frozen):
@@ -171,6 +178,9 @@ class SweepSpec(_Frozen):
 
     @model_validator(mode="after")
     def _bounds(self) -> SweepSpec:
+        labels = [p.label for p in self.parameterizations]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"parameterizations: {labels} has duplicates; give each setting once")
         lim = self.limits
         if self.steps > lim.max_steps:
             raise ValueError(f"steps {self.steps} exceeds limits.max_steps {lim.max_steps}")

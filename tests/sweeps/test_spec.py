@@ -37,6 +37,17 @@ def test_invalid_specs_name_the_field(overrides, message):
     assert message in str(exc.value)
 
 
+def test_parameterization_labels_are_unique_per_setting():
+    spec = parse_spec(small_spec(model={"family": "resmlp"}, parameterizations=[
+        {"name": "mup"}, {"name": "mup", "zero_init_readout": True}, {"name": "completep", "alpha": 0.75},
+        {"name": "sp", "sp_init": "const"}]))
+    assert [p.label for p in spec.parameterizations] == [
+        "mup", "mup(zero_init_readout)", "completep(alpha=0.75)", "sp(sp_init=const)"]
+    assert len({t.label for t in expand(spec)}) == 4
+    with pytest.raises(SpecError, match="parameterizations: \\['mup', 'mup'\\] has duplicates"):
+        parse_spec(small_spec(parameterizations=[{"name": "mup"}, {"name": "mup"}]))
+
+
 def test_missing_field_says_required():
     data = small_spec()
     del data["steps"]
