@@ -2,9 +2,10 @@
 
 1. Coordinate checks of all four parameterizations (SP vs μP on width, μP vs depth-μP vs CompleteP
    on depth): verdict tables and ``out/coord_check_{width,depth}.html``.
-2. A real sweep, ``sweeps/examples/demo.yaml`` (SP vs μP, MLP, 8× width, 9 LRs, sharpness probes
-   in every trial) on Ray workers into ``out/paramz.db``, then its report: the best LR moves with
-   width under SP and stays put under μP. Rerunning resumes (finished trials are not run again).
+2. A real sweep, ``sweeps/examples/demo.yaml`` (SP vs μP, MLP, 8× width, 10 LRs, sharpness probes
+   in every trial) on Ray workers into ``out/paramz.db``, then its report and transfer analysis:
+   the optimum drifts with width under SP and stays put under μP. Rerunning resumes (finished
+   trials are not run again).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from rich.console import Console
 
 import paramz
 from sweeps.cli import verdict_table
-from sweeps.commands import loss_table, report_table
+from sweeps.commands import loss_table, report_table, transfer_report
 from sweeps.engine import run_sweep
 from sweeps.executors import RayExecutor
 from sweeps.plots import coord_check_figure, write_html
@@ -59,8 +60,15 @@ def sweep(console: Console, out_dir: Path) -> str:
     finally:
         executor.close()
     console.print(report_table(loss_table(store, sweep_id), sweep_id))
+    analysis = transfer_report(store, sweep_id)
+    for o in analysis["optima"]:
+        console.print(f"  {o['parameterization']:>4} width {o['width']:>5}: log2 η* = {o['log2_lr']:+.2f} "
+                      f"[{o['low']:+.2f}, {o['high']:+.2f}] {' '.join(o['flags'])}")
+    for param, axes in analysis["verdicts"].items():
+        for axis, text in axes.items():
+            console.print(f"[bold]{param}[/] {axis}: {text}")
     console.print(f"sweep {sweep_id} {store.sweep_status(sweep_id)} in {time.perf_counter() - start:.0f} s; "
-                  f"store {store.url}")
+                  f"store {store.url}; `paramz sweep report {sweep_id} --store {store.url}`")
     return sweep_id
 
 

@@ -94,3 +94,23 @@ def test_edge_optima_are_left_out_of_the_fit_and_named():
                         synthetic(lambda w, d: -2.0, widths=(512,))])
     fit = fit_transfer_law(optimal_lr_per_scale(trials), base_width=64, base_depth=2)["p"]
     assert fit.left_out == [(512, 2, "edge of grid")] and len(fit.used) == 3
+
+
+@pytest.mark.slow
+def test_real_sweep_sp_drifts_and_mup_transfers(tmp_path):
+    """MLP on the teacher task, AdamW, widths 128–512 (batch 32, far below every width), run by the engine."""
+    from sweeps.engine import run_sweep
+    from sweeps.executors import LocalExecutor
+    from sweeps.spec import parse_spec
+    from sweeps.store import Store
+
+    spec = parse_spec({
+        "name": "transfer", "model": {"family": "mlp"}, "task": {"name": "teacher", "options": {"d_in": 32, "d_out": 10}},
+        "parameterizations": [{"name": "sp"}, {"name": "mup"}], "base_width": 128, "widths": [128, 256, 512],
+        "depths": [2], "lr": {"log2_min": -13, "log2_max": -6}, "steps": 300, "batch_size": 32, "eval_every": 300,
+        "sharpness": {"probes": 0}})
+    store = Store(f"sqlite:///{tmp_path}/t.db")
+    sweep_id = run_sweep(spec, store, LocalExecutor())
+    fits = fit_transfer_law(optimal_lr_per_scale(store.trials_frame(sweep_id)), base_width=128, base_depth=2)
+    assert verdict(fits["sp"])["width"].startswith("drifts") and fits["sp"].a < -0.8
+    assert verdict(fits["mup"])["width"].startswith("transfers") and abs(fits["mup"].a) < 0.45
