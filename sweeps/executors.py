@@ -96,9 +96,13 @@ class RayExecutor(Executor):
         running: dict[object, tuple[int, TrialConfig]] = {}
         while queue or running:
             if should_stop():
-                for slot, _ in running.values():  # stop running trials now
+                killed = [slot for slot, _ in running.values()]  # stop running trials now
+                for slot in killed:
                     ray.kill(self.actors[slot][0], no_restart=True)
-                self.actors = self._spawn(len(self.actors))
+                # replace exactly the killed actors: idle ones keep their CPU, and a new actor
+                # spawned beside them would wait for a CPU they hold
+                for slot, fresh in zip(killed, self._spawn(len(killed))):
+                    self.actors[slot] = fresh
                 return False
             while queue and free:
                 slot, cfg = free.pop(), queue.pop(0)

@@ -108,7 +108,8 @@ def run_trial(cfg: TrialConfig) -> TrialResult:
     o = cfg.optimizer
     opt = paramz.make_optimizer(model, o["name"], lr=cfg.lr, weight_decay=o["weight_decay"], eps=o["eps"],
                                 betas=tuple(o["betas"]), momentum=o["momentum"])
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(o, cfg.steps))  # multiplies every group's lr
+    lr_factor = _schedule(o, cfg.steps)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)  # multiplies every group's lr
     px, py = task.probe_batch(cfg.sharpness["batch_size"])
     ex, ey = task.eval_batch()
     probe_at = set(probe_steps(cfg.steps, cfg.sharpness["probes"]))
@@ -128,7 +129,7 @@ def run_trial(cfg: TrialConfig) -> TrialResult:
     def probe(at: int) -> None:
         variants = [v for v in cfg.sharpness["variants"] if not (v == "adam" and (at == 0 or o["name"] != "adamw"))]
         results = probe_model(model, lambda m: task.loss(m(px), py), variants=variants, optimizer=opt,
-                              lr=cfg.lr * _schedule(o, cfg.steps)(max(at - 1, 0)), beta1=o["betas"][0], warm=warm,
+                              lr=cfg.lr * lr_factor(max(at - 1, 0)), beta1=o["betas"][0], warm=warm,
                               tol=cfg.sharpness["tol"], max_iter=cfg.sharpness["max_iter"],
                               generator=torch.Generator().manual_seed(cfg.seed))
         for name, res in results.items():
