@@ -33,6 +33,13 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def _registered(kind: str, value: str, registry: dict[str, Any]) -> str:
+    """``value`` if it names an entry of ``registry`` (the zoo, the tasks, plugins included)."""
+    if value not in registry:
+        raise ValueError(f"unknown {kind} {value!r}; choose one of {', '.join(registry)}")
+    return value
+
+
 class ModelSpec(_Frozen):
     family: str = Field(description="zoo model: mlp, resmlp or gpt")
     dims: dict[str, Any] = Field(default_factory=dict, description="fixed config fields (d_head, ff_mult, ...)")
@@ -40,9 +47,7 @@ class ModelSpec(_Frozen):
     @field_validator("family")
     @classmethod
     def _known(cls, v: str) -> str:
-        if v not in MODELS:
-            raise ValueError(f"unknown model {v!r}; choose one of {', '.join(MODELS)}")
-        return v
+        return _registered("model", v, MODELS)
 
     @model_validator(mode="after")
     def _dims(self) -> ModelSpec:
@@ -61,9 +66,7 @@ class TaskSpec(_Frozen):
     @field_validator("name")
     @classmethod
     def _known(cls, v: str) -> str:
-        if v not in TASK_TYPES:
-            raise ValueError(f"unknown task {v!r}; choose one of {', '.join(TASK_TYPES)}")
-        return v
+        return _registered("task", v, TASK_TYPES)
 
 
 class ParamSpec(_Frozen):
