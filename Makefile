@@ -34,3 +34,4 @@ clean:
 
 bench: install
 	$(PY) bench/sharpness.py
+	$(PY) bench/adaptive.py

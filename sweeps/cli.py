@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from rich.console import Console
@@ -42,7 +43,10 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
-def build_parser() -> argparse.ArgumentParser:
+Command = tuple[Callable[[Any], None], Callable[[argparse.Namespace, Console], int]]
+
+
+def build_parser(extra: dict[str, Command] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="paramz", description="Hyperparameter transfer: parameterizations, checks, sweeps.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     cc = sub.add_parser("coord-check", help="width or depth coordinate check with pass/fail verdicts")
@@ -68,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     cc.add_argument("--plot", metavar="FILE", help="write an HTML plot (self-contained) to FILE")
     from sweeps.commands import add_parsers
     add_parsers(sub)
+    for add, _ in (extra or {}).values():
+        add(sub)
     return parser
 
 
@@ -122,12 +128,20 @@ def verdict_table(result: CoordResult) -> Table:
     return table
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``paramz`` console script; returns the exit code."""
+def main(argv: Sequence[str] | None = None, extra: dict[str, Command] | None = None) -> int:
+    """Entry point of the command line; returns the exit code.
+
+    Args:
+        argv: arguments (default: sys.argv).
+        extra: more commands, ``{name: (add_parser(subparsers), run(args, err))}``: the upper layer
+            (``service.cli``) adds ``serve`` this way, since sweeps never imports the web stack.
+    """
     torch.set_num_threads(1)
     err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)  # pipes: no 80-col squeeze
-    args = build_parser().parse_args(argv)
+    args = build_parser(extra).parse_args(argv)
     try:
+        if extra and args.command in extra:
+            return extra[args.command][1](args, err)
         if args.command == "coord-check":
             return coord_check_command(args, err)
         if args.command == "sweep":

@@ -82,7 +82,8 @@ def _run(args: argparse.Namespace, err: Console) -> int:
 
         def progress(counts: dict[str, int]) -> None:
             done = sum(counts.get(s, 0) for s in FINISHED)
-            bar.update(task, completed=done, description=(
+            total = spec.n_trials if spec.search is None else sum(counts.values())  # a search grows as it goes
+            bar.update(task, completed=done, total=total, description=(
                 f"{spec.name}: running {counts.get('running', 0)} · diverged {counts.get('diverged', 0)} · "
                 f"failed {counts.get('failed', 0)}"))
 

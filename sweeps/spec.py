@@ -119,6 +119,11 @@ class LRGrid(_Frozen):
             raise ValueError(f"log2_max {self.log2_max} is below log2_min {self.log2_min}")
         return self
 
+    def log2_range(self) -> tuple[float, float]:
+        """(smallest, largest) log2 LR: the bounds an adaptive search stays within."""
+        lrs = self.lrs()
+        return math.log2(lrs[0]), math.log2(lrs[-1])
+
     def lrs(self) -> list[float]:
         if self.values is not None:
             return sorted(self.values)
@@ -152,6 +157,28 @@ class LimitsSpec(_Frozen):
     max_depth: int = Field(256, gt=0)
 
 
+class SearchSpec(_Frozen):
+    """Adaptive LR search instead of the full grid (see sweeps/adaptive.py).
+
+    The LR grid's range bounds the search; points lie on a lattice of ``step`` octaves in it.
+    """
+
+    method: Literal["adaptive"] = "adaptive"
+    tolerance: float = Field(0.5, gt=0, description="stop a scale when its optimum's 95% interval is at most "
+                                                     "this wide (octaves) and bracketed at `step`")
+    step: float = Field(0.5, gt=0, description="finest LR resolution, octaves")
+    coarse_step: float = Field(2.0, gt=0, description="first scale's opening grid step; widening step at an edge")
+    band: float = Field(1.0, gt=0, description="later scales open at the predicted optimum ± band octaves")
+    max_points: int = Field(16, ge=3, description="LR points per scale at most (each run for every seed)")
+    seed: int = Field(0, description="seed of the Optuna sampler")
+
+    @model_validator(mode="after")
+    def _steps(self) -> SearchSpec:
+        if self.coarse_step < self.step:
+            raise ValueError(f"coarse_step {self.coarse_step} is below step {self.step}; make it a multiple of step")
+        return self
+
+
 class SweepSpec(_Frozen):
     name: str = Field("sweep", max_length=200)
     model: ModelSpec
@@ -171,6 +198,7 @@ class SweepSpec(_Frozen):
     divergence_factor: float = Field(10.0, gt=1, description="diverged when loss > factor × initial loss")
     sharpness: SharpnessSpec = SharpnessSpec()
     limits: LimitsSpec = LimitsSpec()
+    search: SearchSpec | None = Field(None, description="adaptive LR search; default: the full grid")
 
     @field_validator("widths", "depths")
     @classmethod
@@ -210,20 +238,25 @@ class SweepSpec(_Frozen):
             raise ValueError(f"parameterizations: depth rules need residual blocks, and {self.model.family!r} has "
                              "none; use model resmlp or gpt")
         if self.n_trials > lim.max_trials:
-            raise ValueError(f"the grid has {self.n_trials} trials, over limits.max_trials {lim.max_trials}; "
+            what = "the adaptive search may run" if self.search else "the grid has"
+            raise ValueError(f"{what} {self.n_trials} trials, over limits.max_trials {lim.max_trials}; "
                              "shrink the grid or raise the limit")
         return self
 
     @property
     def n_trials(self) -> int:
-        return (len(self.parameterizations) * len(self.widths) * len(self.depths) * len(self.lr.lrs())
-                * len(self.seeds))
+        """Trials of the grid, or the most an adaptive search may run."""
+        points = self.search.max_points if self.search else len(self.lr.lrs())
+        return len(self.parameterizations) * len(self.widths) * len(self.depths) * points * len(self.seeds)
 
     def resolved_base_depth(self) -> int:
         return self.base_depth if self.base_depth is not None else min(self.depths)
 
     def canonical_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        data = self.model_dump(mode="json")
+        if data["search"] is None:  # grid sweeps keep the ids they had before `search` existed
+            del data["search"]
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
 def _format(error: ValidationError) -> str:

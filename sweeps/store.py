@@ -121,12 +121,20 @@ class Store:
             if s.get(SweepRow, sweep_id) is None:
                 now = _now()
                 s.add(SweepRow(id=sweep_id, name=spec.name, spec=spec.canonical_json(), status="pending",
-                               n_trials=len(configs), created_at=now, updated_at=now))
+                               n_trials=0, created_at=now, updated_at=now))
+        self.add_trials(sweep_id, configs)
+        return sweep_id
+
+    def add_trials(self, sweep_id: str, configs: Sequence[TrialConfig]) -> int:
+        """Adds pending trials not already in the sweep (an adaptive search grows its sweep); returns how many."""
+        with Session(self.engine) as s, s.begin():
             known = set(s.scalars(select(TrialRow.id).where(TrialRow.sweep_id == sweep_id)))
+            new = {c.id: c for c in configs if c.id not in known}
             s.add_all(TrialRow(sweep_id=sweep_id, id=c.id, parameterization=c.label, width=c.width, depth=c.depth,
                                lr=c.lr, seed=c.seed, config=json.dumps(asdict(c)), status="pending", attempts=0)
-                      for c in configs if c.id not in known)
-        return sweep_id
+                      for c in new.values())
+            s.execute(update(SweepRow).where(SweepRow.id == sweep_id).values(n_trials=len(known) + len(new)))
+        return len(new)
 
     def spec(self, sweep_id: str) -> SweepSpec:
         return parse_spec(json.loads(self._sweep(sweep_id).spec))
@@ -142,6 +150,18 @@ class Store:
     def sweep_status(self, sweep_id: str) -> str:
         return self._sweep(sweep_id).status
 
+    def status_or_none(self, sweep_id: str) -> str | None:
+        """The sweep's status, or None when there is no such sweep."""
+        with Session(self.engine) as s:
+            return s.scalar(select(SweepRow.status).where(SweepRow.id == sweep_id))
+
+    def reopen(self, sweep_id: str) -> None:
+        """Makes a cancelled or failed sweep runnable again: its cancelled/failed trials go back to pending."""
+        with Session(self.engine) as s, s.begin():
+            s.execute(update(TrialRow).where(TrialRow.sweep_id == sweep_id, TrialRow.status.in_(("cancelled", "failed")))
+                      .values(status="pending", finished_at=None, attempts=0))
+            s.execute(update(SweepRow).where(SweepRow.id == sweep_id).values(status="pending", updated_at=_now()))
+
     def set_sweep_status(self, sweep_id: str, status: str) -> None:
         with Session(self.engine) as s, s.begin():
             s.execute(update(SweepRow).where(SweepRow.id == sweep_id).values(status=status, updated_at=_now()))
@@ -151,11 +171,30 @@ class Store:
         if self.sweep_status(sweep_id) not in ("completed", "cancelled"):
             self.set_sweep_status(sweep_id, "cancelling")
 
-    def sweeps(self) -> list[dict[str, object]]:
+    def sweeps(self, offset: int = 0, limit: int | None = None,
+               status: Sequence[str] | None = None) -> list[dict[str, object]]:
+        """Sweeps, oldest first, as plain dicts (id, name, status, n_trials, created_at, updated_at, counts)."""
+        query = select(SweepRow).order_by(SweepRow.created_at, SweepRow.id).offset(offset).limit(limit)
+        if status is not None:
+            query = query.where(SweepRow.status.in_(list(status)))
         with Session(self.engine) as s:
-            rows = s.scalars(select(SweepRow).order_by(SweepRow.created_at)).all()
-            return [{"id": r.id, "name": r.name, "status": r.status, "n_trials": r.n_trials,
-                     "created_at": r.created_at, "counts": self.counts(r.id)} for r in rows]
+            rows = s.scalars(query).all()
+            return [self._info(r) for r in rows]
+
+    def n_sweeps(self, status: Sequence[str] | None = None) -> int:
+        query = select(func.count()).select_from(SweepRow)
+        if status is not None:
+            query = query.where(SweepRow.status.in_(list(status)))
+        with Session(self.engine) as s:
+            return int(s.scalar(query))
+
+    def sweep_info(self, sweep_id: str) -> dict[str, object]:
+        """One sweep as a plain dict (see `sweeps`)."""
+        return self._info(self._sweep(sweep_id))
+
+    def _info(self, row: SweepRow) -> dict[str, object]:
+        return {"id": row.id, "name": row.name, "status": row.status, "n_trials": row.n_trials,
+                "created_at": row.created_at, "updated_at": row.updated_at, "counts": self.counts(row.id)}
 
     def counts(self, sweep_id: str) -> dict[str, int]:
         with Session(self.engine) as s:
@@ -187,10 +226,11 @@ class Store:
         """Writes a finished trial: its status and all its metrics, in one transaction."""
         with Session(self.engine) as s, s.begin():
             s.execute(delete(MetricRow).where(MetricRow.sweep_id == sweep_id, MetricRow.trial_id == trial_id))
-            s.execute(MetricRow.__table__.insert(), [
-                {"sweep_id": sweep_id, "trial_id": trial_id, "step": step, "name": name,
-                 "value": None if value is None or not math.isfinite(value) else value}
-                for step, name, value in result.metrics])
+            if result.metrics:
+                s.execute(MetricRow.__table__.insert(), [
+                    {"sweep_id": sweep_id, "trial_id": trial_id, "step": step, "name": name,
+                     "value": None if value is None or not math.isfinite(value) else value}
+                    for step, name, value in result.metrics])
             s.execute(update(TrialRow).where(TrialRow.sweep_id == sweep_id, TrialRow.id == trial_id).values(
                 status=result.status, worker=result.worker, diverged_step=result.diverged_step,
                 steps_done=result.steps_done, final_train_loss=result.final_train_loss,
