@@ -7,7 +7,10 @@ STAMP  := $(VENV)/.installed
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: install test demo lint bench clean
+DEMO_PORT ?= 8000
+DEMO_SERVE ?= 1
+
+.PHONY: install test demo lint bench clean browser
 
 install: $(STAMP)
 
@@ -23,11 +26,20 @@ $(STAMP): pyproject.toml constraints.txt
 lint: install
 	$(VENV)/bin/lint-imports
 
-test: install lint
+# The dashboards' end-to-end test drives Debian's chromium (never a downloaded browser): installed with
+# apt when missing and we are root (CI); elsewhere the browser half of that test is skipped, with a note.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null && echo "installed chromium"; } || \
+	  echo "note: no chromium (apt-get install chromium); the dashboards' browser test will be skipped"
+
+test: install lint browser
 	$(PY) -m pytest -n 2 -q $(PYTEST_ARGS)
 
+# The demo sweep, then the service on its store (Ctrl-C stops it; DEMO_SERVE=0 skips serving).
 demo: install
-	$(PY) -m sweeps.demo
+	$(PY) -m sweeps.demo --port $(DEMO_PORT)
+	@if [ "$(DEMO_SERVE)" != "0" ]; then $(PY) -m service.cli serve --store sqlite:///out/paramz.db --port $(DEMO_PORT); fi
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

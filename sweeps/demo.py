@@ -6,6 +6,7 @@
    in every trial) on Ray workers into ``out/paramz.db``, then its report and transfer analysis:
    the optimum drifts with width under SP and stays put under μP. Rerunning resumes (finished
    trials are not run again).
+3. (`make demo`) `paramz serve` on that store: the dashboards of this sweep at /dashboards/.
 """
 
 from __future__ import annotations
@@ -72,15 +73,23 @@ def sweep(console: Console, out_dir: Path) -> str:
     return sweep_id
 
 
-def main(out_dir: str = "out") -> int:
+def main(out_dir: str = "out", port: int = 8000) -> int:
     torch.set_num_threads(1)
     console = Console(width=None if sys.stdout.isatty() else 120)
     out = Path(out_dir)
     ok = coordinate_checks(console, out)
     console.print("[green]coordinate-check verdicts as the theory predicts[/]" if ok else "[red]unexpected verdicts[/]")
-    sweep(console, out)
+    sweep_id = sweep(console, out)
+    console.print(f"dashboards (served next by `make demo`; Ctrl-C stops): "
+                  f"http://127.0.0.1:{port}/dashboards/sweep.html?id={sweep_id} · "
+                  f"coordinate checks: http://127.0.0.1:{port}/dashboards/coordcheck.html")
     return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    import argparse
+    parser = argparse.ArgumentParser(description="the paramz demo: coordinate checks and a real sweep")
+    parser.add_argument("--out", default="out")
+    parser.add_argument("--port", type=int, default=8000, help="where `make demo` serves the dashboards next")
+    cli_args = parser.parse_args()
+    raise SystemExit(main(cli_args.out, cli_args.port))

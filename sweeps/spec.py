@@ -11,7 +11,7 @@ import json
 import math
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -30,7 +30,7 @@ class SpecError(ConfigError):
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 def _registered(kind: str, value: str, registry: dict[str, Any]) -> str:
@@ -101,23 +101,33 @@ class ParamSpec(_Frozen):
 
 
 class LRGrid(_Frozen):
-    log2_min: float | None = Field(None, description="smallest log2 LR, e.g. -12")
-    log2_max: float | None = Field(None, description="largest log2 LR, e.g. -4")
-    log2_step: float = Field(1.0, gt=0, description="grid step in log2 units")
-    values: list[float] | None = Field(None, description="explicit LRs instead of a log2 range")
+    log2_min: float | None = Field(None, ge=-60, le=20, description="smallest log2 LR, e.g. -12")
+    log2_max: float | None = Field(None, ge=-60, le=20, description="largest log2 LR, e.g. -4")
+    log2_step: float = Field(1.0, ge=1 / 64, le=80, description="grid step in log2 units")
+    values: list[Annotated[float, Field(gt=0, le=1e6)]] | None = Field(None, max_length=1000,
+                                                                       description="explicit LRs instead of a range")
 
     @model_validator(mode="after")
     def _one_form(self) -> LRGrid:
         if self.values is not None:
             if self.log2_min is not None or self.log2_max is not None:
                 raise ValueError("give either values or log2_min/log2_max, not both")
-            if not self.values or any(not v > 0 for v in self.values):
+            if not self.values:
                 raise ValueError("values must be a non-empty list of positive LRs")
         elif self.log2_min is None or self.log2_max is None:
             raise ValueError("give log2_min and log2_max (e.g. -12 and -4), or values")
         elif self.log2_max < self.log2_min:
             raise ValueError(f"log2_max {self.log2_max} is below log2_min {self.log2_min}")
+        elif self.count() > 1000:
+            raise ValueError(f"{self.count()} LRs from log2_min to log2_max at log2_step {self.log2_step}; "
+                             "at most 1000: raise log2_step")
         return self
+
+    def count(self) -> int:
+        """How many LRs the grid has (without building them)."""
+        if self.values is not None:
+            return len(set(self.values))
+        return int(math.floor((self.log2_max - self.log2_min) / self.log2_step + 1e-9)) + 1
 
     def log2_range(self) -> tuple[float, float]:
         """(smallest, largest) log2 LR: the bounds an adaptive search stays within."""
@@ -126,9 +136,8 @@ class LRGrid(_Frozen):
 
     def lrs(self) -> list[float]:
         if self.values is not None:
-            return sorted(self.values)
-        n = int(math.floor((self.log2_max - self.log2_min) / self.log2_step + 1e-9)) + 1
-        return [2.0 ** (self.log2_min + i * self.log2_step) for i in range(n)]
+            return sorted(set(self.values))
+        return [2.0 ** (self.log2_min + i * self.log2_step) for i in range(self.count())]
 
 
 class OptimizerSpec(_Frozen):
@@ -143,11 +152,11 @@ class OptimizerSpec(_Frozen):
 
 
 class SharpnessSpec(_Frozen):
-    probes: int = Field(8, ge=0, description="probes per trial, log-spaced over the steps (0: off)")
+    probes: int = Field(8, ge=0, le=1000, description="probes per trial, log-spaced over the steps (0: off)")
     variants: tuple[Literal["raw", "lr", "adam"], ...] = ("raw", "lr")
-    batch_size: int = Field(64, gt=0, description="size of the fixed probe batch")
+    batch_size: int = Field(64, gt=0, le=65536, description="size of the fixed probe batch")
     tol: float = Field(1e-3, gt=0)
-    max_iter: int = Field(30, gt=0)
+    max_iter: int = Field(30, gt=0, le=1000)
 
 
 class LimitsSpec(_Frozen):
@@ -186,13 +195,13 @@ class SweepSpec(_Frozen):
     parameterizations: list[ParamSpec] = Field(min_length=1)
     base_width: int = Field(gt=0)
     base_depth: int | None = Field(None, gt=0, description="default: the smallest depth")
-    widths: list[int] = Field(min_length=1)
-    depths: list[int] = Field(default_factory=lambda: [2], min_length=1)
+    widths: list[int] = Field(min_length=1, max_length=64)
+    depths: list[int] = Field(default_factory=lambda: [2], min_length=1, max_length=64)
     lr: LRGrid
     optimizer: OptimizerSpec = OptimizerSpec()
     steps: int = Field(gt=0)
-    batch_size: int = Field(32, gt=0)
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    batch_size: int = Field(32, gt=0, le=65536)
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1, max_length=1000)
     eval_every: int = Field(50, gt=0, description="held-out loss every this many steps (and at the end)")
     log_every: int = Field(10, gt=0, description="train loss every this many steps")
     divergence_factor: float = Field(10.0, gt=1, description="diverged when loss > factor × initial loss")
@@ -246,7 +255,7 @@ class SweepSpec(_Frozen):
     @property
     def n_trials(self) -> int:
         """Trials of the grid, or the most an adaptive search may run."""
-        points = self.search.max_points if self.search else len(self.lr.lrs())
+        points = self.search.max_points if self.search else self.lr.count()
         return len(self.parameterizations) * len(self.widths) * len(self.depths) * points * len(self.seeds)
 
     def resolved_base_depth(self) -> int:

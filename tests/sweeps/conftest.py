@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import math
 import os
+from collections import Counter
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
+from sweeps.executors import Executor
 from sweeps.spec import parse_spec
+from sweeps.trial import TrialResult
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "RAY_DEDUP_LOGS": "0"}
 
@@ -41,3 +46,31 @@ def make_spec():
 def cli(*args, timeout=300, **kw):
     return subprocess.run([sys.executable, "-m", "sweeps.cli", *map(str, args)], capture_output=True, text=True,
                           env=ENV, timeout=timeout, **kw)
+
+
+DRIFT = {"sp": -1.0, "mup": 0.0}  # octaves of η* per doubling of width
+
+
+def truth(label: str, width: int) -> float:
+    return -8.3 + DRIFT[label] * math.log2(width / 64)
+
+
+class Synthetic(Executor):
+    """loss = 1 + 0.05·(log2 lr − log2 η*)² + seed noise; diverged 3 octaves above η*. Counts every run."""
+
+    def __init__(self, noise: float = 0.0, crash_after: int | None = None) -> None:
+        self.noise, self.crash_after, self.runs = noise, crash_after, Counter()
+
+    def run(self, configs, on_start, on_done, on_fail, should_stop) -> bool:
+        for cfg in configs:
+            if self.crash_after is not None and sum(self.runs.values()) >= self.crash_after:
+                raise RuntimeError("simulated crash of the runner")
+            on_start(cfg, "synthetic")
+            self.runs[cfg.id] += 1
+            x, best = math.log2(cfg.lr), truth(cfg.label, cfg.width)
+            noise = self.noise * np.random.default_rng([cfg.seed, int(x * 64) + 4096, cfg.width]).standard_normal()
+            diverged = x > best + 3
+            loss = None if diverged else 1 + 0.05 * (x - best) ** 2 + noise
+            on_done(cfg, TrialResult("diverged" if diverged else "completed", cfg.steps, loss, loss,
+                                     cfg.steps if diverged else None, 0.0, "synthetic"))
+        return True

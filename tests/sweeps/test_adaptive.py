@@ -11,39 +11,9 @@ import pytest
 from sweeps.adaptive import Lattice, next_lrs, scales
 from sweeps.analysis import fit_transfer_law, optimal_lr_per_scale, verdict
 from sweeps.engine import run_sweep
-from sweeps.executors import Executor
 from sweeps.spec import SearchSpec, SpecError, parse_spec
 from sweeps.store import Store
-from sweeps.trial import TrialResult
-from tests.sweeps.conftest import small_spec
-
-DRIFT = {"sp": -1.0, "mup": 0.0}  # octaves of η* per doubling of width
-
-
-def truth(label: str, width: int) -> float:
-    return -8.3 + DRIFT[label] * math.log2(width / 64)
-
-
-class Synthetic(Executor):
-    """loss = 1 + 0.05·(log2 lr − log2 η*)² + seed noise; diverged 3 octaves above η*. Counts every run."""
-
-    def __init__(self, noise: float = 0.0, crash_after: int | None = None) -> None:
-        self.noise, self.crash_after, self.runs = noise, crash_after, Counter()
-
-    def run(self, configs, on_start, on_done, on_fail, should_stop) -> bool:
-        for cfg in configs:
-            if self.crash_after is not None and sum(self.runs.values()) >= self.crash_after:
-                raise RuntimeError("simulated crash of the runner")
-            on_start(cfg, "synthetic")
-            self.runs[cfg.id] += 1
-            x, best = math.log2(cfg.lr), truth(cfg.label, cfg.width)
-            noise = self.noise * np.random.default_rng([cfg.seed, int(x * 64) + 4096, cfg.width]).standard_normal()
-            diverged = x > best + 3
-            loss = None if diverged else 1 + 0.05 * (x - best) ** 2 + noise
-            on_done(cfg, TrialResult("diverged" if diverged else "completed", cfg.steps, loss, loss,
-                                     cfg.steps if diverged else None, 0.0, "synthetic"))
-        return True
-
+from tests.sweeps.conftest import Synthetic, small_spec, truth
 
 def spec(search=None, seeds=(0,), params=("sp", "mup")):
     return parse_spec(small_spec(parameterizations=[{"name": p} for p in params], base_width=64,

@@ -1,0 +1,69 @@
+// Shared helpers of the paramz dashboards: fetch the REST API, draw with plotly.js (served locally).
+"use strict";
+
+const API = "/api/v1";
+const LIVE = new Set(["pending", "running", "cancelling"]);
+const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+  "#bcbd22", "#17becf"];
+
+async function getJSON(path) {
+  const response = await fetch(path, { headers: { Accept: "application/json" } });
+  const body = await response.json();
+  if (!response.ok) {
+    const error = new Error(body.detail || response.statusText);
+    error.status = response.status;
+    throw error;
+  }
+  return body;
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function param(name) {
+  return new URLSearchParams(window.location.search).get(name);
+}
+
+function showError(where, error) {
+  const box = document.getElementById(where);
+  box.textContent = `${error.status ? error.status + ": " : ""}${error.message}`;
+  box.hidden = false;
+}
+
+function layout(title, xTitle, yTitle, extra = {}) {
+  return Object.assign({
+    title: { text: title, font: { size: 14 } },
+    xaxis: { title: { text: xTitle }, zeroline: false },
+    yaxis: { title: { text: yTitle }, zeroline: false },
+    margin: { l: 60, r: 20, t: 40, b: 50 },
+    legend: { font: { size: 11 } },
+    height: 380,
+  }, extra);
+}
+
+function draw(id, traces, plotLayout) {
+  return Plotly.react(id, traces, plotLayout, { responsive: true, displaylogo: false });
+}
+
+// The axis that a sweep varies: one curve per width, or per depth when only depth varies.
+function scaleAxis(curves) {
+  const widths = new Set(curves.map((c) => c.width));
+  const depths = new Set(curves.map((c) => c.depth));
+  return widths.size === 1 && depths.size > 1 ? "depth" : "width";
+}
+
+function scaleLabel(item, axis) {
+  return axis === "width" ? `width ${item.width}` + (item.depth ? "" : "") : `depth ${item.depth}`;
+}
+
+function markReady() {
+  document.body.dataset.ready = String(Number(document.body.dataset.ready || 0) + 1);
+}

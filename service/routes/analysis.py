@@ -1,0 +1,126 @@
+"""What a sweep says: transfer curves and verdicts, the optimal LR at any scale, sharpness series.
+
+All numbers come from `sweeps.analysis`, the same functions the CLI report uses, so the CLI, the API
+and the dashboards never disagree. They are recomputed from the store on each call, so they follow
+a running sweep.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, HTTPException, Query
+
+from service.deps import SettingsDep, StoreDep, SweepDep
+from service.errors import problems
+from service.schemas import (Curve, FitPublic, OptimalLRPublic, OptimumPublic, Prediction, SharpnessPublic,
+                             SharpnessSeries, TransferPublic)
+from sweeps.analysis import TransferFit, fit_transfer_law, loss_points, optimal_lr_per_scale, predict, verdict
+
+router = APIRouter(prefix="/sweeps", tags=["analysis"])
+Tolerance = Annotated[float, Query(gt=0, le=10, description="octaves per doubling called 'transfers'")]
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def _fit(fit: TransferFit) -> FitPublic:
+    return FitPublic(**asdict(fit), a_interval=fit.interval("a"), b_interval=fit.interval("b"))
+
+
+def _analysis(store, sweep: dict[str, Any]):
+    spec = store.spec(sweep["id"])
+    trials = store.trials_frame(sweep["id"])
+    optima = optimal_lr_per_scale(trials)
+    return spec, trials, optima, fit_transfer_law(optima, spec.base_width, spec.resolved_base_depth())
+
+
+def curves(trials) -> list[Curve]:
+    """Loss vs LR per (parameterization, width, depth): seed means, diverged points flagged."""
+    points = loss_points(trials)
+    out = []
+    for (param, width, depth), group in points.groupby(["parameterization", "width", "depth"]):
+        by_lr = group.groupby("lr")["loss"].agg(["mean", "count"]).sort_index()
+        out.append(Curve(parameterization=param, width=int(width), depth=int(depth), points=[
+            dict(lr=float(lr), log2_lr=math.log2(lr), loss=_finite(float(row["mean"])),
+                 diverged=not math.isfinite(row["mean"]), n_seeds=int(row["count"]))
+            for lr, row in by_lr.iterrows()]))
+    return out
+
+
+@router.get("/{sweep_id}/transfer", response_model=TransferPublic, responses=problems(404, 422),
+            summary="Transfer curves, optimal LR per scale with intervals and flags, the fitted law, the verdict")
+def transfer(sweep: SweepDep, store: StoreDep, tolerance: Tolerance = 0.5) -> TransferPublic:
+    _, trials, optima, fits = _analysis(store, sweep)
+    return TransferPublic(id=sweep["id"], status=sweep["status"], tolerance=tolerance, curves=curves(trials),
+                          optima=[OptimumPublic(**asdict(o)) for o in optima],
+                          fits={p: _fit(f) for p, f in fits.items()},
+                          verdicts={p: verdict(f, tolerance) for p, f in fits.items()})
+
+
+@router.get("/{sweep_id}/optimal-lr", response_model=OptimalLRPublic, responses=problems(404, 409, 422),
+            summary="The optimal LR at any (width, depth): prediction, 95% interval, provenance, extrapolation warning")
+def optimal_lr(sweep: SweepDep, store: StoreDep,
+               width: Annotated[int, Query(gt=0, le=2**30, description="target width")],
+               depth: Annotated[int | None, Query(gt=0, le=2**20, description="target depth (default: base)")] = None,
+               parameterization: Annotated[str | None, Query(max_length=200)] = None) -> OptimalLRPublic:
+    spec, _, optima, fits = _analysis(store, sweep)
+    depth = depth if depth is not None else spec.resolved_base_depth()
+    labels = [p.label for p in spec.parameterizations]
+    if parameterization is not None and parameterization not in labels:
+        raise HTTPException(422, f"parameterization: {parameterization!r} is not in this sweep; it has "
+                                 f"{', '.join(labels)}")
+    wanted = [parameterization] if parameterization else labels
+    missing = [p for p in wanted if p not in fits]
+    if len(missing) == len(wanted):
+        raise HTTPException(409, f"no transfer law yet for {', '.join(missing)}: it needs optima (not at the edge "
+                                 f"of the LR grid) at 2 or more scales; sweep status {sweep['status']!r}")
+    predictions = {}
+    for p in wanted:
+        if p not in fits:
+            continue
+        fit = fits[p]
+        pred = predict(fit, width, depth)
+        used = [OptimumPublic(**asdict(o)) for o in optima
+                if o.parameterization == p and (o.width, o.depth) in fit.used]
+        predictions[p] = Prediction(lr=pred["lr"], log2_lr=pred["log2_lr"], low=pred["low"], high=pred["high"],
+                                    warnings=pred["warnings"], fit=_fit(fit), optima=used)
+    return OptimalLRPublic(id=sweep["id"], width=width, depth=depth, predictions=predictions)
+
+
+@router.get("/{sweep_id}/sharpness", response_model=SharpnessPublic, responses=problems(404, 422),
+            summary="Sharpness series per trial: λ_max (raw, LR-scaled, Adam-preconditioned) and the EoS ratio")
+def sharpness(sweep: SweepDep, store: StoreDep, settings: SettingsDep,
+              parameterization: Annotated[str | None, Query(max_length=200)] = None,
+              width: Annotated[int | None, Query(gt=0, le=2**30)] = None,
+              depth: Annotated[int | None, Query(gt=0, le=2**20)] = None,
+              offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+              limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> SharpnessPublic:
+    trials = store.trials_frame(sweep["id"])
+    trials = trials[trials["status"].isin(["completed", "diverged"])]
+    for column, value in (("parameterization", parameterization), ("width", width), ("depth", depth)):
+        if value is not None:
+            trials = trials[trials[column] == value]
+    trials = trials.sort_values(["parameterization", "width", "depth", "lr", "seed"])
+    trials = trials.iloc[offset:offset + min(limit, settings.max_page)]
+    metrics = store.metrics_frame(sweep["id"], trials["id"])
+    metrics = metrics[metrics["name"].str.startswith(("sharpness/", "eos/"))]
+    series = []
+    for t in trials.itertuples():
+        mine = metrics[metrics["trial_id"] == t.id]
+        table = mine.pivot_table(index="step", columns="name", values="value", aggfunc="first", dropna=False)
+        steps = [int(s) for s in table.index]
+
+        def column(name: str) -> list[float | None]:
+            values = table[name] if name in table else [np.nan] * len(steps)
+            return [None if v is None or not np.isfinite(v) else float(v) for v in values]
+        variants = sorted({n.split("/", 1)[1] for n in mine["name"]})
+        series.append(SharpnessSeries(trial_id=t.id, parameterization=t.parameterization, width=int(t.width),
+                                      depth=int(t.depth), lr=float(t.lr), seed=int(t.seed), status=t.status,
+                                      steps=steps, sharpness={v: column(f"sharpness/{v}") for v in variants},
+                                      eos={v: column(f"eos/{v}") for v in variants}))
+    return SharpnessPublic(id=sweep["id"], series=series)

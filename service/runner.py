@@ -1,0 +1,86 @@
+"""The background runner: sweeps execute outside the request path, one at a time, in launch order.
+
+One thread owns one executor (Ray actors by default, created on the first sweep and kept for the
+next ones) and takes sweep ids from a queue. A request only writes the sweep to the store and
+queues its id, so a request never waits on training.
+
+Durability comes from the store, not from the runner: on start it queues every sweep left
+``pending``, ``running`` or ``cancelling`` (a sweep was running when the process died, however it
+died), and `sweeps.engine.run_sweep` resumes it: finished trials are kept, trials left running are
+rerun. Cancellation is the store's flag, which the engine polls. On shutdown the thread is
+abandoned mid-sweep on purpose: the sweep stays ``running`` and resumes on the next start, the
+same path as a kill -9.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+
+from service.settings import Settings
+from sweeps.engine import run_sweep
+from sweeps.executors import Executor
+from sweeps.store import Store
+
+log = logging.getLogger("paramz.runner")
+UNFINISHED = ("pending", "running", "cancelling")
+
+
+class Runner:
+    """Runs queued sweeps on one executor in a daemon thread.
+
+    Args:
+        store: the service's store.
+        settings: executor kind, Ray address and workers.
+    """
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store, self.settings = store, settings
+        self._queue: queue.Queue[str] = queue.Queue()
+        self._executor: Executor | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.current: str | None = None
+
+    def start(self) -> list[str]:
+        """Starts the thread and queues every unfinished sweep (resume); returns their ids."""
+        resumed = [str(s["id"]) for s in self.store.sweeps(status=UNFINISHED)]
+        for sweep_id in resumed:
+            self._queue.put(sweep_id)
+        self._thread = threading.Thread(target=self._loop, name="paramz-runner", daemon=True)
+        self._thread.start()
+        if resumed:
+            log.info("resuming %d unfinished sweeps: %s", len(resumed), ", ".join(resumed))
+        return resumed
+
+    def submit(self, sweep_id: str) -> None:
+        self._queue.put(sweep_id)
+
+    def stop(self) -> None:
+        """Stops taking sweeps; a sweep in flight is left to resume on the next start."""
+        self._stop.set()
+
+    def _make_executor(self) -> Executor:
+        if self.settings.executor == "local":
+            from sweeps.executors import LocalExecutor
+            return LocalExecutor()
+        from sweeps.executors import RayExecutor
+        return RayExecutor(workers=self.settings.workers, address=self.settings.ray_address)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                sweep_id = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            self.current = sweep_id
+            try:
+                if self._executor is None:
+                    self._executor = self._make_executor()
+                run_sweep(self.store.spec(sweep_id), self.store, self._executor, sweep_id=sweep_id)
+            except Exception:  # noqa: BLE001 - a runner failure must not kill the service; the sweep says so
+                log.exception("sweep %s failed in the runner", sweep_id)
+                self.store.set_sweep_status(sweep_id, "failed")
+            finally:
+                self.current = None

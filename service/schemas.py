@@ -1,0 +1,204 @@
+"""Response schemas of the REST API (the request body of a new sweep is `sweeps.spec.SweepSpec` itself).
+
+Families in the FastAPI full-stack template's naming: ``SweepPublic`` / ``SweepsPublic`` and so on.
+JSON has no infinity: a diverged point's loss is ``null`` with ``diverged: true``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+SweepStatus = Literal["pending", "running", "completed", "cancelling", "cancelled", "failed"]
+TrialStatus = Literal["pending", "running", "completed", "diverged", "failed", "cancelled"]
+
+
+class Problem(BaseModel):
+    """An error, as RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[str] | None = Field(None, description="one line per bad field, naming it and the fix")
+
+
+class SweepPublic(BaseModel):
+    id: str
+    name: str
+    status: SweepStatus
+    n_trials: int = Field(description="trials created so far (the grid; an adaptive search grows)")
+    counts: dict[str, int] = Field(description="trials by status")
+    progress: float = Field(ge=0, le=1, description="finished trials / n_trials")
+    adaptive: bool
+    created_at: str
+    updated_at: str
+
+
+class SweepsPublic(BaseModel):
+    data: list[SweepPublic]
+    count: int = Field(description="sweeps in total")
+    offset: int
+    limit: int
+
+
+class SweepCreated(BaseModel):
+    id: str
+    status: SweepStatus
+    n_trials: int
+    location: str
+
+
+class TrialPublic(BaseModel):
+    id: str
+    parameterization: str
+    width: int
+    depth: int
+    lr: float
+    seed: int
+    status: TrialStatus
+    attempts: int
+    error: str | None
+    worker: str | None
+    diverged_step: int | None
+    steps_done: int | None
+    final_train_loss: float | None
+    final_eval_loss: float | None
+    seconds: float | None
+    started_at: str | None
+    finished_at: str | None
+
+
+class TrialsPublic(BaseModel):
+    data: list[TrialPublic]
+    count: int
+    offset: int
+    limit: int
+
+
+class CurvePoint(BaseModel):
+    lr: float
+    log2_lr: float
+    loss: float | None = Field(description="seed-mean final held-out loss; null when diverged")
+    diverged: bool
+    n_seeds: int
+
+
+class Curve(BaseModel):
+    parameterization: str
+    width: int
+    depth: int
+    points: list[CurvePoint]
+
+
+class OptimumPublic(BaseModel):
+    parameterization: str
+    width: int
+    depth: int
+    log2_lr: float
+    low: float
+    high: float
+    loss: float
+    grid_log2_lr: float
+    n_seeds: int
+    flags: list[str]
+
+
+class FitPublic(BaseModel):
+    parameterization: str
+    base_width: int
+    base_depth: int
+    c: float = Field(description="log2 η* at the base shape")
+    a: float = Field(description="octaves of η* per doubling of width")
+    b: float = Field(description="octaves of η* per doubling of depth")
+    a_interval: tuple[float, float]
+    b_interval: tuple[float, float]
+    cov: list[list[float]]
+    widths: tuple[int, int]
+    depths: tuple[int, int]
+    used: list[tuple[int, int]]
+    left_out: list[tuple[int, int, str]]
+
+
+class TransferPublic(BaseModel):
+    id: str
+    status: SweepStatus
+    tolerance: float
+    curves: list[Curve]
+    optima: list[OptimumPublic]
+    fits: dict[str, FitPublic]
+    verdicts: dict[str, dict[str, str]]
+
+
+class Prediction(BaseModel):
+    lr: float
+    log2_lr: float
+    low: float
+    high: float
+    warnings: list[str]
+    fit: FitPublic
+    optima: list[OptimumPublic] = Field(description="the per-scale optima the fit used (provenance)")
+
+
+class OptimalLRPublic(BaseModel):
+    id: str
+    width: int
+    depth: int
+    predictions: dict[str, Prediction]
+
+
+class SharpnessSeries(BaseModel):
+    trial_id: str
+    parameterization: str
+    width: int
+    depth: int
+    lr: float
+    seed: int
+    status: TrialStatus
+    steps: list[int]
+    sharpness: dict[str, list[float | None]] = Field(description="λ_max per variant (raw, lr, adam) per step")
+    eos: dict[str, list[float | None]] = Field(description="η·λ over the stability threshold per variant")
+
+
+class SharpnessPublic(BaseModel):
+    id: str
+    series: list[SharpnessSeries]
+
+
+class RoleRule(BaseModel):
+    width: float
+    depth: float
+
+
+class ParameterizationPublic(BaseModel):
+    name: str
+    description: str
+    alpha: float | None
+    sp_init: str | None
+    zero_init_readout: bool
+    zero_init_query: bool
+    roles: dict[str, dict[str, RoleRule]]
+    residual_branch: RoleRule
+    attention_logits: str
+
+
+class ParameterizationsPublic(BaseModel):
+    data: list[ParameterizationPublic]
+    quantities: list[str]
+    roles: list[str]
+
+
+class CoordCheckPublic(BaseModel):
+    model: str
+    parameterization: str
+    axis: Literal["width", "depth"]
+    passed: bool
+    result: dict[str, object]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    store: str
+    runner: Literal["running", "off"]
+    current_sweep: str | None

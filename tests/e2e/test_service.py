@@ -1,0 +1,120 @@
+"""End to end: a real server on 127.0.0.1 running sweeps on Ray, a headless Chromium on its dashboards,
+and a kill -9 of the whole server mid-sweep followed by a restart that resumes it."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.e2e.conftest import ARTIFACTS, CHROMIUM
+from tests.sweeps.conftest import small_spec
+
+WIDTHS = [64, 128, 256]
+SPEC = small_spec(name="e2e-width", parameterizations=[{"name": "sp"}, {"name": "mup"}], base_width=64, widths=WIDTHS,
+                  depths=[2], lr={"log2_min": -15, "log2_max": -5, "log2_step": 2}, steps=150, batch_size=32,
+                  eval_every=50, task={"name": "teacher", "options": {"d_in": 32, "d_out": 10}},
+                  sharpness={"probes": 3, "variants": ["raw", "lr", "adam"], "max_iter": 15})
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+
+
+def test_launch_poll_predict_then_browse_the_dashboards(serve):
+    server = serve()
+    status, created = server.request("POST", "/api/v1/sweeps", SPEC)
+    assert status == 202 and created["n_trials"] == 2 * 3 * 6
+    assert server.request("POST", "/api/v1/sweeps", SPEC, token="wrong")[0] == 401
+    done = server.wait(created["id"], lambda d: d["status"] not in ("pending", "running"))
+    assert done["status"] == "completed" and sum(done["counts"].values()) == 36
+    assert set(done["counts"]) <= {"completed", "diverged"}
+    answer = server.get(f"/api/v1/sweeps/{created['id']}/optimal-lr?width=1024")
+    for name in ("sp", "mup"):
+        prediction = answer["predictions"][name]
+        assert prediction["low"] < prediction["lr"] < prediction["high"] and prediction["warnings"]  # 2 doublings out
+    browse(server, created["id"])
+
+
+def browse(server, sweep_id: str) -> None:
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (`make test` installs it with apt on CI)")
+        pytest.skip("no chromium on this machine: `apt-get install chromium` to run the browser half")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.on("console", lambda msg: errors.append(f"console {msg.type}: {msg.text} {msg.location}") if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+        page.on("requestfailed", lambda req: errors.append(f"request failed: {req.url}"))
+
+        page.goto(f"{server.url}/dashboards/")
+        page.wait_for_selector("body[data-ready]")
+        assert page.locator(f"tr[data-sweep='{sweep_id}']").count() == 1
+        page.screenshot(path=ARTIFACTS / "sweeps.png", full_page=True)
+
+        page.goto(f"{server.url}/dashboards/sweep.html?id={sweep_id}")
+        page.wait_for_selector("body[data-ready]", timeout=60_000)
+        traces = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.plot')]
+            .map((d) => [d.id, (d.data || []).map((t) => [t.meta, t.name, (t.x || []).length])]))""")
+        for name in ("sp", "mup"):
+            curves = [t for t in traces[f"curves-{name}"] if t[0] == "curve"]
+            assert sorted(t[1] for t in curves) == sorted(f"width {w}" for w in WIDTHS), curves
+            assert all(n >= 4 for *_, n in curves)  # one point per LR that did not diverge
+            assert sum(t[0] == "optimum" for t in traces[f"curves-{name}"]) == len(WIDTHS)
+            assert sum(t[0] == "sharpness" for t in traces[f"sharpness-raw-{name}"]) == len(WIDTHS)
+            eos = traces[f"sharpness-eos-{name}"]
+            assert sum(t[0] == "eos" for t in eos) == len(WIDTHS) and any(t[0] == "threshold" for t in eos)
+        assert [t[0] for t in traces["optimum"]].count("optima") == 2 and [t[0] for t in traces["optimum"]].count("fit") == 2
+        assert "transfers" in page.inner_text("#verdicts") or "drifts" in page.inner_text("#verdicts")
+        page.screenshot(path=ARTIFACTS / "sweep.png", full_page=True)
+
+        page.goto(f"{server.url}/dashboards/coordcheck.html?model=mlp&axis=width&params=sp,mup")
+        page.wait_for_selector("body[data-ready]", timeout=120_000)
+        modules = page.evaluate("""() => ['coord-sp', 'coord-mup'].map((id) =>
+            document.getElementById(id).data.filter((t) => t.meta === 'module').length)""")
+        assert modules == [4, 4]  # emb, hidden.0, hidden.1, out
+        assert "FAIL" in page.evaluate("document.getElementById('coord-sp').layout.title.text")
+        assert "pass" in page.evaluate("document.getElementById('coord-mup').layout.title.text")
+        page.screenshot(path=ARTIFACTS / "coordcheck.png", full_page=True)
+        browser.close()
+    assert errors == []
+
+
+def test_kill_9_mid_sweep_then_restart_resumes_without_losing_or_repeating_a_trial(serve, tmp_path):
+    spec = small_spec(name="e2e-kill", widths=[256, 512], lr={"values": [1e-4, 3e-4, 1e-3, 3e-3]}, steps=600,
+                      seeds=[0, 1], sharpness={"probes": 0})
+    first = serve()
+    status, created = first.request("POST", "/api/v1/sweeps", spec)
+    assert status == 202 and created["n_trials"] == 16
+    sweep_id = created["id"]
+    first.wait(sweep_id, lambda d: d["counts"].get("completed", 0) >= 3, timeout=180)
+    first.kill()  # kill -9 of the server, its runner thread and its Ray processes
+    before = first_trials = {t["id"]: t for t in trials(first_store_reader(first), sweep_id)}
+    finished = {i: t for i, t in before.items() if t["status"] == "completed"}
+    assert 3 <= len(finished) < 16, f"the kill came too late to test anything: {len(finished)} finished"
+
+    second = serve(first.store)
+    done = second.wait(sweep_id, lambda d: d["status"] == "completed", timeout=300)
+    assert done["counts"] == {"completed": 16}
+    after = {t["id"]: t for t in second.get(f"/api/v1/sweeps/{sweep_id}/trials")["data"]}
+    assert set(after) == set(first_trials)
+    for trial_id, old in finished.items():  # finished before the kill: kept as they were, not run again
+        new = after[trial_id]
+        assert (new["finished_at"], new["final_eval_loss"], new["attempts"]) == \
+            (old["finished_at"], old["final_eval_loss"], old["attempts"])
+    rerun = [t for i, t in after.items() if i not in finished]
+    assert all(t["attempts"] >= 1 and t["finished_at"] > max(o["finished_at"] for o in finished.values())
+               for t in rerun)
+
+
+def first_store_reader(server):
+    from sweeps.store import Store
+    return Store(server.store)
+
+
+def trials(store, sweep_id: str) -> list[dict]:
+    frame = store.trials_frame(sweep_id)
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
