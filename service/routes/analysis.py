@@ -65,7 +65,7 @@ def transfer(sweep: SweepDep, store: StoreDep, tolerance: Tolerance = 0.5) -> Tr
 @router.get("/{sweep_id}/optimal-lr", response_model=OptimalLRPublic, responses=problems(404, 409, 422),
             summary="The optimal LR at any (width, depth): prediction, 95% interval, provenance, extrapolation warning")
 def optimal_lr(sweep: SweepDep, store: StoreDep,
-               width: Annotated[int, Query(gt=0, le=2**30, description="target width")],
+               width: Annotated[int, Query(gt=0, le=2**30, description="target width", examples=[4096])],
                depth: Annotated[int | None, Query(gt=0, le=2**20, description="target depth (default: base)")] = None,
                parameterization: Annotated[str | None, Query(max_length=200)] = None) -> OptimalLRPublic:
     spec, _, optima, fits = _analysis(store, sweep)

@@ -14,7 +14,7 @@ from service.runner import UNFINISHED
 from service.schemas import SweepCreated, SweepPublic, SweepsPublic, TrialPublic, TrialsPublic
 from sweeps.engine import expand
 from sweeps.spec import SweepSpec, parse_spec
-from sweeps.store import FINISHED, sweep_id_of
+from sweeps.store import FINISHED, Store, sweep_id_of
 
 router = APIRouter(prefix="/sweeps", tags=["sweeps"])
 
@@ -25,13 +25,14 @@ EXAMPLE = {
 }
 
 
-def public(info: dict[str, Any], spec_adaptive: bool | None = None) -> SweepPublic:
+def public(store: Store, info: dict[str, Any]) -> SweepPublic:
+    """The public view of `Store.sweep_info`, with progress and whether it is an adaptive search."""
     counts = info["counts"]
     done = sum(n for s, n in counts.items() if s in FINISHED)
     n = int(info["n_trials"])
     return SweepPublic(**{k: info[k] for k in ("id", "name", "status", "n_trials", "created_at", "updated_at")},
                        counts=counts, progress=min(done / n, 1.0) if n else 0.0,
-                       adaptive=bool(spec_adaptive))
+                       adaptive=store.spec(info["id"]).search is not None)
 
 
 @router.post("", status_code=202, response_model=SweepCreated, dependencies=[TokenDep],
@@ -68,18 +69,13 @@ def list_sweeps(store: StoreDep, settings: SettingsDep, offset: Annotated[int, Q
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> SweepsPublic:
     limit = min(limit, settings.max_page)
     rows = store.sweeps(offset=offset, limit=limit)
-    return SweepsPublic(data=[public(r, _adaptive(store, r["id"])) for r in rows], count=store.n_sweeps(),
-                        offset=offset, limit=limit)
-
-
-def _adaptive(store, sweep_id: str) -> bool:
-    return store.spec(sweep_id).search is not None
+    return SweepsPublic(data=[public(store, r) for r in rows], count=store.n_sweeps(), offset=offset, limit=limit)
 
 
 @router.get("/{sweep_id}", response_model=SweepPublic, responses=problems(404, 422),
             summary="A sweep's status, counts by trial status and progress")
 def get_sweep(sweep: SweepDep, store: StoreDep) -> SweepPublic:
-    return public(sweep, _adaptive(store, sweep["id"]))
+    return public(store, sweep)
 
 
 @router.delete("/{sweep_id}", status_code=202, response_model=SweepPublic, dependencies=[TokenDep],
@@ -92,7 +88,7 @@ def cancel_sweep(sweep: SweepDep, store: StoreDep, runner: RunnerDep) -> SweepPu
         if runner.current != sweep_id:  # not in flight: nobody polls the flag, so cancel it here
             store.cancel_unfinished(sweep_id)
             store.set_sweep_status(sweep_id, "cancelled")
-    return public(store.sweep_info(sweep_id), _adaptive(store, sweep_id))
+    return public(store, store.sweep_info(sweep_id))
 
 
 @router.get("/{sweep_id}/trials", response_model=TrialsPublic, responses={
