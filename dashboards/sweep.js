@@ -120,6 +120,21 @@ async function drawSharpness(transfer) {
   }
 }
 
+async function drawLive() {
+  const { data } = await getJSON(`${API}/sweeps/${sweepId}/trials?status=running&limit=16`);
+  document.getElementById("live-section").hidden = data.length === 0;
+  if (!data.length) return;
+  const traces = [];
+  for (const [i, trial] of data.entries()) {
+    const { series } = await getJSON(`${API}/sweeps/${sweepId}/trials/${trial.id}/metrics`);
+    const loss = series.train_loss || { steps: [], values: [] };
+    traces.push({ x: loss.steps, y: loss.values, mode: "lines", type: "scatter", meta: "live",
+      line: { color: COLORS[i % COLORS.length] },
+      name: `${trial.parameterization} width ${trial.width} depth ${trial.depth} η=2^${Math.log2(trial.lr).toFixed(1)}` });
+  }
+  draw("live", traces, layout("running trials", "step", "train loss"));
+}
+
 async function refresh() {
   try {
     const sweep = await getJSON(`${API}/sweeps/${sweepId}`);
@@ -132,6 +147,7 @@ async function refresh() {
     drawCurves(transfer);
     drawOptimum(transfer);
     await drawSharpness(transfer);
+    await drawLive();
     markReady();
     if (LIVE.has(sweep.status)) setTimeout(refresh, 3000);
   } catch (error) {

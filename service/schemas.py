@@ -156,9 +156,23 @@ class SharpnessSeries(BaseModel):
     lr: float
     seed: int
     status: TrialStatus
+    live: bool = Field(False, description="a running trial: the probes so far")
     steps: list[int]
     sharpness: dict[str, list[float | None]] = Field(description="λ_max per variant (raw, lr, adam) per step")
     eos: dict[str, list[float | None]] = Field(description="η·λ over the stability threshold per variant")
+
+
+class Series(BaseModel):
+    steps: list[int]
+    values: list[float | None] = Field(description="null: not finite (a diverged step)")
+
+
+class TrialMetricsPublic(BaseModel):
+    id: str
+    trial_id: str
+    status: TrialStatus
+    live: bool = Field(description="true while the trial runs: the metrics it has streamed so far")
+    series: dict[str, Series] = Field(description="per metric name: train_loss, eval_loss, sharpness/raw, eos/lr, ...")
 
 
 class SharpnessPublic(BaseModel):

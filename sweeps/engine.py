@@ -91,8 +91,12 @@ class Batches:
                 store.fail_trial(sweep_id, cfg.id, error)
                 self._move("running", "failed")
 
+        def on_progress(cfg: TrialConfig, records: list[tuple[int, str, float]]) -> None:
+            store.add_live(sweep_id, cfg.id, records)
+
         self._report()
-        return self.executor.run(configs, on_start, on_done, on_fail, self.cancelling) and not self.cancelling()
+        return (self.executor.run(configs, on_start, on_done, on_fail, self.cancelling, on_progress=on_progress)
+                and not self.cancelling())
 
 
 def run_sweep(spec: SweepSpec, store: Store, executor: Executor, progress: Progress | None = None,

@@ -22,6 +22,7 @@ from sweeps.trial import TrialConfig, TrialResult, run_trial
 OnStart = Callable[[TrialConfig, str], None]
 OnDone = Callable[[TrialConfig, TrialResult], None]
 OnFail = Callable[[TrialConfig, str, bool], None]  # (config, error, will_retry)
+OnProgress = Callable[[TrialConfig, list[tuple[int, str, float]]], None]  # metrics of a running trial
 ShouldStop = Callable[[], bool]
 
 
@@ -30,8 +31,11 @@ class Executor(ABC):
 
     @abstractmethod
     def run(self, configs: Sequence[TrialConfig], on_start: OnStart, on_done: OnDone, on_fail: OnFail,
-            should_stop: ShouldStop) -> bool:
-        """Runs ``configs``; returns False if it stopped early because ``should_stop()`` said so."""
+            should_stop: ShouldStop, on_progress: OnProgress | None = None) -> bool:
+        """Runs ``configs``; returns False if it stopped early because ``should_stop()`` said so.
+
+        ``on_progress``, when given, receives the new metrics of running trials every few seconds.
+        """
 
     def close(self) -> None:
         """Releases workers (no-op by default)."""
@@ -40,15 +44,16 @@ class Executor(ABC):
 class LocalExecutor(Executor):
     """Runs trials in this process, in order."""
 
-    def run(self, configs, on_start, on_done, on_fail, should_stop) -> bool:
+    def run(self, configs, on_start, on_done, on_fail, should_stop, on_progress=None) -> bool:
         import torch
         torch.set_num_threads(1)
         for cfg in configs:
             if should_stop():
                 return False
             on_start(cfg, f"local:{os.getpid()}")
+            report = (lambda records, cfg=cfg: on_progress(cfg, records)) if on_progress else None
             try:
-                result = run_trial(cfg)
+                result = run_trial(cfg, report)
             except Exception:  # noqa: BLE001 - a crashing trial is recorded, the sweep goes on
                 on_fail(cfg, traceback.format_exc(), False)
                 continue
@@ -82,13 +87,23 @@ class RayExecutor(Executor):
         self.max_retries = max_retries
         self.actor_cls = ray.remote(num_cpus=1, max_restarts=0)(_Worker)
         self.actors = self._spawn(self.n_workers)
+        from ray.util.queue import Queue
+        self.live = Queue(actor_options={"num_cpus": 0})  # running trials' metrics, worker → driver
 
     def _spawn(self, n: int) -> list[tuple[object, str]]:
         """Starts ``n`` actors at once (each imports torch: seconds) and waits for all of them."""
         actors = [self.actor_cls.remote() for _ in range(n)]
         return list(zip(actors, self.ray.get([a.where.remote() for a in actors])))
 
-    def run(self, configs, on_start, on_done, on_fail, should_stop) -> bool:
+    def _drain(self, running: dict, on_progress: OnProgress | None) -> None:
+        if on_progress is None or self.live.empty():
+            return
+        by_id = {cfg.id: cfg for _, cfg in running.values()}
+        for trial_id, records in self.live.get_nowait_batch(self.live.qsize()):
+            if trial_id in by_id:  # a finished trial's last report may arrive after its result: dropped
+                on_progress(by_id[trial_id], records)
+
+    def run(self, configs, on_start, on_done, on_fail, should_stop, on_progress=None) -> bool:
         ray = self.ray
         queue = list(configs)
         tries: dict[str, int] = {}
@@ -108,8 +123,9 @@ class RayExecutor(Executor):
                 slot, cfg = free.pop(), queue.pop(0)
                 actor, where = self.actors[slot]
                 on_start(cfg, where)
-                running[actor.run.remote(cfg)] = (slot, cfg)
+                running[actor.run.remote(cfg, self.live if on_progress else None)] = (slot, cfg)
             done, _ = ray.wait(list(running), num_returns=1, timeout=0.5)
+            self._drain(running, on_progress)
             for ref in done:
                 slot, cfg = running.pop(ref)
                 try:
@@ -132,6 +148,7 @@ class RayExecutor(Executor):
         for actor, _ in self.actors:
             self.ray.kill(actor)
         self.actors = []
+        self.live.shutdown()
         if self.owns_ray:
             self.ray.shutdown()
 
@@ -150,5 +167,6 @@ class _Worker:
         import socket
         return f"{socket.gethostname()}:{os.getpid()}"
 
-    def run(self, cfg: TrialConfig) -> TrialResult:
-        return run_trial(cfg)
+    def run(self, cfg: TrialConfig, live=None) -> TrialResult:
+        report = (lambda records: live.put_nowait((cfg.id, records))) if live is not None else None
+        return run_trial(cfg, report)

@@ -6,7 +6,9 @@ The contract every backend keeps (the tests run against SQLite; any SQLAlchemy U
     running) with none;
   * `claim_pending` turns trials left ``running`` by a dead runner back into ``pending`` (they had
     no metrics yet) before a resume, so nothing finished runs twice and nothing unfinished is lost;
-  * sweep ids are content hashes of the spec, trial ids content hashes of the trial config.
+  * sweep ids are content hashes of the spec, trial ids content hashes of the trial config;
+  * a running trial's streamed metrics live in their own table (``live_metrics``), which the final
+    write of the trial, a retry and a resume clear: they are for watching, never for analysis.
 
 SQLite runs in WAL mode with ``synchronous=NORMAL``: durable against a process crash, and readers
 (the CLI's ``status``, the service) never block the runner.
@@ -87,6 +89,23 @@ class MetricRow(Base):
     name: Mapped[str] = mapped_column(String(64))
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     __table_args__ = (Index("ix_metrics_trial", "sweep_id", "trial_id"),)
+
+
+class LiveMetricRow(Base):
+    """Metrics a running trial streamed; replaced by its `MetricRow`s when it finishes."""
+    __tablename__ = "live_metrics"
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sweep_id: Mapped[str] = mapped_column(String(32))
+    trial_id: Mapped[str] = mapped_column(String(32))
+    step: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    __table_args__ = (Index("ix_live_metrics_trial", "sweep_id", "trial_id"),)
+
+
+def _rows(sweep_id: str, trial_id: str, records: Iterable[tuple[int, str, float]]) -> list[dict[str, object]]:
+    return [{"sweep_id": sweep_id, "trial_id": trial_id, "step": step, "name": name,
+             "value": None if value is None or not math.isfinite(value) else value} for step, name, value in records]
 
 
 def sweep_id_of(spec: SweepSpec) -> str:
@@ -208,9 +227,22 @@ class Store:
         with Session(self.engine) as s, s.begin():
             s.execute(update(TrialRow).where(TrialRow.sweep_id == sweep_id, TrialRow.status == "running")
                       .values(status="pending", worker=None, started_at=None))
+            self._clear_live(s, sweep_id)
             rows = s.scalars(select(TrialRow.config).where(TrialRow.sweep_id == sweep_id,
                                                            TrialRow.status == "pending")).all()
         return [TrialConfig(**json.loads(c)) for c in rows]
+
+    def add_live(self, sweep_id: str, trial_id: str, records: Sequence[tuple[int, str, float]]) -> None:
+        """Appends metrics a running trial streamed (kept apart until it finishes)."""
+        if records:
+            with Session(self.engine) as s, s.begin():
+                s.execute(LiveMetricRow.__table__.insert(), _rows(sweep_id, trial_id, records))
+
+    def _clear_live(self, s: Session, sweep_id: str, trial_ids: Sequence[str] | None = None) -> None:
+        query = delete(LiveMetricRow).where(LiveMetricRow.sweep_id == sweep_id)
+        if trial_ids is not None:
+            query = query.where(LiveMetricRow.trial_id.in_(list(trial_ids)))
+        s.execute(query)
 
     def mark_running(self, sweep_id: str, trial_id: str, worker: str) -> None:
         with Session(self.engine) as s, s.begin():
@@ -219,6 +251,7 @@ class Store:
 
     def mark_pending(self, sweep_id: str, trial_id: str, error: str) -> None:
         with Session(self.engine) as s, s.begin():
+            self._clear_live(s, sweep_id, [trial_id])
             s.execute(update(TrialRow).where(TrialRow.sweep_id == sweep_id, TrialRow.id == trial_id)
                       .values(status="pending", error=error))
 
@@ -226,11 +259,9 @@ class Store:
         """Writes a finished trial: its status and all its metrics, in one transaction."""
         with Session(self.engine) as s, s.begin():
             s.execute(delete(MetricRow).where(MetricRow.sweep_id == sweep_id, MetricRow.trial_id == trial_id))
+            self._clear_live(s, sweep_id, [trial_id])
             if result.metrics:
-                s.execute(MetricRow.__table__.insert(), [
-                    {"sweep_id": sweep_id, "trial_id": trial_id, "step": step, "name": name,
-                     "value": None if value is None or not math.isfinite(value) else value}
-                    for step, name, value in result.metrics])
+                s.execute(MetricRow.__table__.insert(), _rows(sweep_id, trial_id, result.metrics))
             s.execute(update(TrialRow).where(TrialRow.sweep_id == sweep_id, TrialRow.id == trial_id).values(
                 status=result.status, worker=result.worker, diverged_step=result.diverged_step,
                 steps_done=result.steps_done, final_train_loss=result.final_train_loss,
@@ -238,11 +269,13 @@ class Store:
 
     def fail_trial(self, sweep_id: str, trial_id: str, error: str, status: str = "failed") -> None:
         with Session(self.engine) as s, s.begin():
+            self._clear_live(s, sweep_id, [trial_id])
             s.execute(update(TrialRow).where(TrialRow.sweep_id == sweep_id, TrialRow.id == trial_id)
                       .values(status=status, error=error[-4000:], finished_at=_now()))
 
     def cancel_unfinished(self, sweep_id: str) -> None:
         with Session(self.engine) as s, s.begin():
+            self._clear_live(s, sweep_id)
             s.execute(update(TrialRow).where(TrialRow.sweep_id == sweep_id, TrialRow.status.in_(("pending", "running")))
                       .values(status="cancelled", finished_at=_now()))
 
@@ -255,14 +288,24 @@ class Store:
             cols = [c.name for c in TrialRow.__table__.columns if c.name != "config"]
             return pd.DataFrame([{c: getattr(r, c) for c in cols} for r in rows], columns=cols)
 
-    def metrics_frame(self, sweep_id: str, trial_ids: Iterable[str] | None = None) -> pd.DataFrame:
-        """Per-step metrics (trial_id, step, name, value) as a pandas DataFrame."""
-        query = select(MetricRow.trial_id, MetricRow.step, MetricRow.name, MetricRow.value).where(
-            MetricRow.sweep_id == sweep_id)
-        if trial_ids is not None:
-            query = query.where(MetricRow.trial_id.in_(list(trial_ids)))
-        with Session(self.engine) as s:
-            return pd.DataFrame(s.execute(query).all(), columns=["trial_id", "step", "name", "value"])
+    def metrics_frame(self, sweep_id: str, trial_ids: Iterable[str] | None = None, live: bool = False) -> pd.DataFrame:
+        """Per-step metrics (trial_id, step, name, value) as a pandas DataFrame.
+
+        Args:
+            live: also the metrics running trials have streamed so far (column ``live`` True).
+        """
+        frames = []
+        for table, is_live in ((MetricRow, False), (LiveMetricRow, True)) if live else ((MetricRow, False),):
+            query = select(table.trial_id, table.step, table.name, table.value).where(table.sweep_id == sweep_id)
+            if trial_ids is not None:
+                query = query.where(table.trial_id.in_(list(trial_ids)))
+            with Session(self.engine) as s:
+                frame = pd.DataFrame(s.execute(query).all(), columns=["trial_id", "step", "name", "value"])
+            if live:
+                frame["live"] = is_live
+            frames.append(frame)
+        return frames[0] if len(frames) == 1 else pd.concat([f for f in frames if len(f)] or frames[:1],
+                                                            ignore_index=True)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -6,6 +6,9 @@ finished trial is never run twice. `run_trial` is a pure function of the config 
 machine's float arithmetic): it returns the result and all its metrics in one object, so the store
 can write a finished trial in one transaction.
 
+While it runs, a trial can stream its new metrics to a ``report`` callback every few seconds (the
+store keeps them apart, as live metrics, until the trial finishes).
+
 Divergence is data: a NaN/inf loss, or a loss above ``divergence_factor`` × the initial loss, stops
 the trial as ``diverged`` at that step.
 """
@@ -19,6 +22,7 @@ import os
 import socket
 import time
 from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -96,8 +100,18 @@ def _schedule(opt_spec: dict[str, Any], steps: int):
     return factor
 
 
-def run_trial(cfg: TrialConfig) -> TrialResult:
-    """Trains one trial and returns its result with every metric (see the module docstring)."""
+Report = Callable[[list[tuple[int, str, float]]], None]
+
+
+def run_trial(cfg: TrialConfig, report: Report | None = None, every: float = 2.0) -> TrialResult:
+    """Trains one trial and returns its result with every metric (see the module docstring).
+
+    Args:
+        cfg: the trial.
+        report: called with the metrics recorded since its last call, at most every ``every``
+            seconds while the trial runs (live dashboards); the result still carries all of them.
+        every: seconds between reports.
+    """
     start = time.perf_counter()
     task = make_task(cfg.task, cfg.task_options)
     torch.manual_seed(cfg.seed)
@@ -117,6 +131,13 @@ def run_trial(cfg: TrialConfig) -> TrialResult:
     warm: dict[str, torch.Tensor] = {}
     initial = last_train = None
     status, diverged_step, step = "completed", None, 0
+    sent, last_report = 0, time.perf_counter()
+
+    def stream() -> None:
+        nonlocal sent, last_report
+        if report is not None and len(metrics) > sent and time.perf_counter() - last_report >= every:
+            report(metrics[sent:])
+            sent, last_report = len(metrics), time.perf_counter()
 
     def evaluate(at: int) -> float:
         with torch.no_grad():
@@ -159,6 +180,7 @@ def run_trial(cfg: TrialConfig) -> TrialResult:
         sched.step()
         if step > 0 and step % cfg.eval_every == 0:
             evaluate(step)
+        stream()
     final_eval = None
     if status == "completed":
         final_eval = evaluate(cfg.steps)

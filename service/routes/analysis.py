@@ -12,12 +12,12 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 
 from service.deps import SettingsDep, StoreDep, SweepDep
 from service.errors import problems
-from service.schemas import (Curve, FitPublic, OptimalLRPublic, OptimumPublic, Prediction, SharpnessPublic,
-                             SharpnessSeries, TransferPublic)
+from service.schemas import (Curve, FitPublic, OptimalLRPublic, OptimumPublic, Prediction, Series, SharpnessPublic,
+                             SharpnessSeries, TransferPublic, TrialMetricsPublic)
 from sweeps.analysis import TransferFit, fit_transfer_law, loss_points, optimal_lr_per_scale, predict, verdict
 
 router = APIRouter(prefix="/sweeps", tags=["analysis"])
@@ -93,7 +93,8 @@ def optimal_lr(sweep: SweepDep, store: StoreDep,
 
 
 @router.get("/{sweep_id}/sharpness", response_model=SharpnessPublic, responses=problems(404, 422),
-            summary="Sharpness series per trial: λ_max (raw, LR-scaled, Adam-preconditioned) and the EoS ratio")
+            summary="Sharpness series per trial: λ_max (raw, LR-scaled, Adam-preconditioned) and the EoS ratio; "
+                    "running trials with the probes so far")
 def sharpness(sweep: SweepDep, store: StoreDep, settings: SettingsDep,
               parameterization: Annotated[str | None, Query(max_length=200)] = None,
               width: Annotated[int | None, Query(gt=0, le=2**30)] = None,
@@ -101,13 +102,13 @@ def sharpness(sweep: SweepDep, store: StoreDep, settings: SettingsDep,
               offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
               limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> SharpnessPublic:
     trials = store.trials_frame(sweep["id"])
-    trials = trials[trials["status"].isin(["completed", "diverged"])]
+    trials = trials[trials["status"].isin(["completed", "diverged", "running"])]
     for column, value in (("parameterization", parameterization), ("width", width), ("depth", depth)):
         if value is not None:
             trials = trials[trials[column] == value]
     trials = trials.sort_values(["parameterization", "width", "depth", "lr", "seed"])
     trials = trials.iloc[offset:offset + min(limit, settings.max_page)]
-    metrics = store.metrics_frame(sweep["id"], trials["id"])
+    metrics = store.metrics_frame(sweep["id"], trials["id"], live=True)
     metrics = metrics[metrics["name"].str.startswith(("sharpness/", "eos/"))]
     series = []
     for t in trials.itertuples():
@@ -121,6 +122,24 @@ def sharpness(sweep: SweepDep, store: StoreDep, settings: SettingsDep,
         variants = sorted({n.split("/", 1)[1] for n in mine["name"]})
         series.append(SharpnessSeries(trial_id=t.id, parameterization=t.parameterization, width=int(t.width),
                                       depth=int(t.depth), lr=float(t.lr), seed=int(t.seed), status=t.status,
-                                      steps=steps, sharpness={v: column(f"sharpness/{v}") for v in variants},
+                                      live=t.status == "running", steps=steps, sharpness={v: column(f"sharpness/{v}") for v in variants},
                                       eos={v: column(f"eos/{v}") for v in variants}))
     return SharpnessPublic(id=sweep["id"], series=series)
+
+
+@router.get("/{sweep_id}/trials/{trial_id}/metrics", response_model=TrialMetricsPublic, responses=problems(404, 422),
+            summary="Every per-step metric of one trial; while it runs, what it has streamed so far")
+def trial_metrics(sweep: SweepDep, store: StoreDep,
+                  trial_id: Annotated[str, Path(max_length=64, description="trial id")]) -> TrialMetricsPublic:
+    trials = store.trials_frame(sweep["id"])
+    row = trials[trials["id"] == trial_id]
+    if row.empty:
+        raise HTTPException(404, f"trial id: no trial {trial_id!r} in sweep {sweep['id']!r}; "
+                                 f"GET /api/v1/sweeps/{sweep['id']}/trials lists them")
+    status = str(row["status"].iloc[0])
+    metrics = store.metrics_frame(sweep["id"], [trial_id], live=True).sort_values("step", kind="stable")
+    series = {name: Series(steps=[int(s) for s in group["step"]],
+                           values=[None if v is None or not np.isfinite(v) else float(v) for v in group["value"]])
+              for name, group in metrics.groupby("name")}
+    return TrialMetricsPublic(id=sweep["id"], trial_id=trial_id, status=status, live=status == "running",
+                              series=series)

@@ -9,7 +9,7 @@ import time
 import pandas as pd
 import pytest
 
-from sweeps.engine import run_sweep
+from sweeps.engine import expand, run_sweep
 from sweeps.executors import LocalExecutor
 from sweeps.spec import parse_spec
 from sweeps.store import Store, sweep_id_of
@@ -253,3 +253,23 @@ def test_the_runner_executes_launched_sweeps_and_cancel_stops_one(make_client):
         assert time.monotonic() - start < 30
         time.sleep(0.2)
     assert set(client.get(f"/api/v1/sweeps/{long_id}").json()["counts"]) <= {"completed", "cancelled"}
+
+
+def test_trial_metrics_finished_and_live(client, settings):
+    store = Store(settings.store)
+    sweep_id = run_sweep(parse_spec(small_spec()), store, LocalExecutor())
+    trial = store.trials_frame(sweep_id).iloc[0]
+    doc = client.get(f"/api/v1/sweeps/{sweep_id}/trials/{trial.id}/metrics").json()
+    assert doc["live"] is False and doc["status"] == "completed"
+    assert doc["series"]["train_loss"]["steps"] == list(range(0, 40, 5))
+    assert doc["series"]["eval_loss"]["values"][-1] == pytest.approx(trial.final_eval_loss)
+    running_spec = parse_spec(small_spec(seeds=[7]))
+    running_id = store.ensure_sweep(running_spec, expand(running_spec))
+    first = store.trials_frame(running_id).iloc[0]
+    store.mark_running(running_id, first.id, "w")
+    store.add_live(running_id, first.id, [(0, "train_loss", 2.5), (5, "train_loss", 2.25), (5, "sharpness/raw", 1.5)])
+    live = client.get(f"/api/v1/sweeps/{running_id}/trials/{first.id}/metrics").json()
+    assert live["live"] is True and live["series"]["train_loss"] == {"steps": [0, 5], "values": [2.5, 2.25]}
+    series = client.get(f"/api/v1/sweeps/{running_id}/sharpness").json()["series"]
+    assert [(s["live"], s["steps"], s["sharpness"]["raw"]) for s in series] == [(True, [5], [1.5])]
+    assert_problem(client.get(f"/api/v1/sweeps/{sweep_id}/trials/nope/metrics"), 404, "no trial 'nope'")

@@ -61,7 +61,7 @@ class Synthetic(Executor):
     def __init__(self, noise: float = 0.0, crash_after: int | None = None) -> None:
         self.noise, self.crash_after, self.runs = noise, crash_after, Counter()
 
-    def run(self, configs, on_start, on_done, on_fail, should_stop) -> bool:
+    def run(self, configs, on_start, on_done, on_fail, should_stop, on_progress=None) -> bool:
         for cfg in configs:
             if self.crash_after is not None and sum(self.runs.values()) >= self.crash_after:
                 raise RuntimeError("simulated crash of the runner")

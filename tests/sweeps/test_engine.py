@@ -126,10 +126,10 @@ def test_a_trial_that_raises_is_failed_with_its_error_kept_and_the_sweep_goes_on
     import sweeps.executors
     real = sweeps.executors.run_trial
 
-    def flaky(cfg):
+    def flaky(cfg, report=None):
         if cfg.lr == 1e-2:
             raise RuntimeError("out of memory (simulated)")
-        return real(cfg)
+        return real(cfg, report)
 
     monkeypatch.setattr(sweeps.executors, "run_trial", flaky)
     store = Store(f"sqlite:///{tmp_path}/s.db")
@@ -139,3 +139,49 @@ def test_a_trial_that_raises_is_failed_with_its_error_kept_and_the_sweep_goes_on
     assert len(failed) == 2 and failed.error.str.contains("out of memory \\(simulated\\)").all()
     assert (trials[trials.lr == 1e-3].status == "completed").all()
     assert store.sweep_status(sweep_id) == "completed"  # every trial finished, two of them as failed
+
+
+def test_a_running_trial_streams_a_prefix_of_its_metrics(make_spec):
+    from sweeps.engine import expand
+    from sweeps.trial import run_trial
+    cfg = expand(make_spec())[0]
+    reports = []
+    result = run_trial(cfg, reports.append, every=0)
+    streamed = [record for report in reports for record in report]
+    assert len(reports) > 5 and streamed == result.metrics[:len(streamed)]
+    assert len(streamed) >= len(result.metrics) - 4  # all but the final evaluation and probe
+
+
+def test_live_metrics_are_kept_apart_and_cleared_by_finish_retry_resume_and_cancel(tmp_path, make_spec, monkeypatch):
+    import functools
+
+    import sweeps.executors
+    from sweeps.engine import expand
+    from sweeps.trial import run_trial
+    store = Store(f"sqlite:///{tmp_path}/s.db")
+    spec = make_spec()
+    configs = expand(spec)
+    sweep_id = store.ensure_sweep(spec, configs)
+    a, b = configs[0].id, configs[1].id
+    store.add_live(sweep_id, a, [(0, "train_loss", 2.0), (5, "train_loss", math.inf)])
+    store.add_live(sweep_id, b, [(0, "train_loss", 3.0)])
+    live = store.metrics_frame(sweep_id, live=True)
+    assert len(live) == 3 and live.live.all() and live.value.isna().sum() == 1  # inf is stored as null
+    assert store.metrics_frame(sweep_id).empty                                # never mixed into the metrics
+    store.mark_pending(sweep_id, a, "worker died")                            # a retry starts afresh
+    assert set(store.metrics_frame(sweep_id, live=True).trial_id) == {b}
+    store.claim_pending(sweep_id)                                             # a resume clears them all
+    assert store.metrics_frame(sweep_id, live=True).empty
+    store.add_live(sweep_id, a, [(0, "train_loss", 2.0)])
+    store.cancel_unfinished(sweep_id)
+    assert store.metrics_frame(sweep_id, live=True).empty
+
+    calls = []
+    original = Store.add_live
+    monkeypatch.setattr(Store, "add_live", lambda self, *args: (calls.append(args[1]), original(self, *args)))
+    monkeypatch.setattr(sweeps.executors, "run_trial", functools.partial(run_trial, every=0))
+    fresh = Store(f"sqlite:///{tmp_path}/t.db")
+    sweep_id = run_sweep(spec, fresh, LocalExecutor())
+    assert set(calls) == set(fresh.trials_frame(sweep_id).id)                # every trial streamed through the engine
+    final = fresh.metrics_frame(sweep_id, live=True)
+    assert not final.live.any() and len(final) == len(fresh.metrics_frame(sweep_id))  # and finishing cleared it
