@@ -7,7 +7,8 @@ queues its id, so a request never waits on training.
 Durability comes from the store, not from the runner: on start it queues every sweep left
 ``pending``, ``running`` or ``cancelling`` (a sweep was running when the process died, however it
 died), and `sweeps.engine.run_sweep` resumes it: finished trials are kept, trials left running are
-rerun. Cancellation is the store's flag, which the engine polls. On shutdown the thread is
+rerun. A sweep whose lease another live runner holds (a CLI run on the same store) is left to it and
+looked at again every ``retry_after`` seconds. Cancellation is the store's flag, which the engine polls. On shutdown the thread is
 abandoned mid-sweep on purpose: the sweep stays ``running`` and resumes on the next start, the
 same path as a kill -9.
 """
@@ -21,7 +22,7 @@ import threading
 from service.settings import Settings
 from sweeps.engine import run_sweep
 from sweeps.executors import Executor
-from sweeps.store import Store
+from sweeps.store import Store, SweepBusy
 
 log = logging.getLogger("paramz.runner")
 UNFINISHED = ("pending", "running", "cancelling")
@@ -35,8 +36,8 @@ class Runner:
         settings: executor kind, Ray address and workers.
     """
 
-    def __init__(self, store: Store, settings: Settings) -> None:
-        self.store, self.settings = store, settings
+    def __init__(self, store: Store, settings: Settings, retry_after: float = 30.0) -> None:
+        self.store, self.settings, self.retry_after = store, settings, retry_after
         self._queue: queue.Queue[str] = queue.Queue()
         self._executor: Executor | None = None
         self._thread: threading.Thread | None = None
@@ -79,6 +80,11 @@ class Runner:
                 if self._executor is None:
                     self._executor = self._make_executor()
                 run_sweep(self.store.spec(sweep_id), self.store, self._executor, sweep_id=sweep_id)
+            except SweepBusy as exc:  # another runner (a CLI, another service) has it: look again later
+                log.info("%s; retrying in %.0f s", exc, self.retry_after)
+                timer = threading.Timer(self.retry_after, self.submit, [sweep_id])
+                timer.daemon = True
+                timer.start()
             except Exception:  # noqa: BLE001 - a runner failure must not kill the service; the sweep says so
                 log.exception("sweep %s failed in the runner", sweep_id)
                 self.store.set_sweep_status(sweep_id, "failed")

@@ -32,6 +32,7 @@ class SweepPublic(BaseModel):
     counts: dict[str, int] = Field(description="trials by status")
     progress: float = Field(ge=0, le=1, description="finished trials / n_trials")
     adaptive: bool
+    runner: str | None = Field(None, description="who holds the sweep's lease (host:pid:token) while it runs")
     created_at: str
     updated_at: str
 

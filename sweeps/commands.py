@@ -104,7 +104,9 @@ def _run(args: argparse.Namespace, err: Console) -> int:
 
 def _status(args: argparse.Namespace, err: Console) -> int:
     store = _store(args)
-    doc = {"id": args.id, "status": store.sweep_status(args.id), "counts": store.counts(args.id)}
+    lease = store.lease(args.id)
+    doc = {"id": args.id, "status": store.sweep_status(args.id), "counts": store.counts(args.id),
+           "runner": lease["owner"] if lease else None}
     print(json.dumps(doc)) if args.json else err.print(doc)
     return 0
 

@@ -10,12 +10,13 @@ between results: running trials are stopped and the rest marked ``cancelled``.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
 from sweeps.executors import Executor
 from sweeps.spec import ParamSpec, SweepSpec
-from sweeps.store import FINISHED, Store
+from sweeps.store import FINISHED, Store, new_owner
 from sweeps.trial import TrialConfig, TrialResult
 
 Progress = Callable[[dict[str, int]], None]
@@ -99,12 +100,36 @@ class Batches:
                 and not self.cancelling())
 
 
+class _Lease:
+    """Holds a sweep's lease for the duration of a run, with a heartbeat thread (any executor)."""
+
+    def __init__(self, store: Store, sweep_id: str, every: float = 5.0) -> None:
+        self.store, self.sweep_id, self.every = store, sweep_id, every
+        self.owner = new_owner()
+        self._stop = threading.Event()
+
+    def __enter__(self) -> _Lease:
+        self.store.acquire(self.sweep_id, self.owner)
+        threading.Thread(target=self._beat, name=f"lease-{self.sweep_id}", daemon=True).start()
+        return self
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.every):
+            self.store.heartbeat(self.sweep_id, self.owner)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self.store.release(self.sweep_id, self.owner)
+
+
 def run_sweep(spec: SweepSpec, store: Store, executor: Executor, progress: Progress | None = None,
               sweep_id: str | None = None) -> str:
     """Runs (or resumes) a sweep to completion or cancellation; returns its id.
 
     A grid sweep runs every trial of `expand`; an adaptive one (``spec.search``) lets
-    `sweeps.adaptive.search` choose its trials, batch by batch, from what the store holds.
+    `sweeps.adaptive.search` choose its trials, batch by batch, from what the store holds. The run
+    holds the sweep's lease in the store, so a second runner (another CLI, a service) refuses to
+    run it at the same time.
 
     Args:
         spec: the validated spec.
@@ -112,26 +137,30 @@ def run_sweep(spec: SweepSpec, store: Store, executor: Executor, progress: Progr
         executor: `RayExecutor` or `LocalExecutor`.
         progress: called with the counts by status after every change.
         sweep_id: an existing sweep to resume (must match the spec's id).
+
+    Raises:
+        SweepBusy: another live runner is running this sweep.
     """
     sweep_id = store.ensure_sweep(spec, expand(spec)) if sweep_id is None else sweep_id
     status = store.sweep_status(sweep_id)
     if status in ("completed", "cancelled"):
         return sweep_id
-    if status == "cancelling":  # cancelled before it started (or while its runner was down)
-        store.cancel_unfinished(sweep_id)
-        store.set_sweep_status(sweep_id, "cancelled")
-        return sweep_id
-    pending = store.claim_pending(sweep_id)
-    store.set_sweep_status(sweep_id, "running")
-    batches = Batches(store, sweep_id, executor, progress)
-    finished = batches.run(pending)
-    if finished and spec.search is not None:
-        from sweeps.adaptive import search  # adaptive builds on this module's Batches and trial_config
-        finished = search(spec, store, sweep_id, batches)
-    if not finished or store.sweep_status(sweep_id) == "cancelling":
-        store.cancel_unfinished(sweep_id)
-        store.set_sweep_status(sweep_id, "cancelled")
-    else:
-        left = sum(n for s, n in store.counts(sweep_id).items() if s not in FINISHED)
-        store.set_sweep_status(sweep_id, "completed" if left == 0 else "pending")
+    with _Lease(store, sweep_id):
+        if status == "cancelling":  # cancelled before it started (or while its runner was down)
+            store.cancel_unfinished(sweep_id)
+            store.set_sweep_status(sweep_id, "cancelled")
+            return sweep_id
+        pending = store.claim_pending(sweep_id)
+        store.set_sweep_status(sweep_id, "running")
+        batches = Batches(store, sweep_id, executor, progress)
+        finished = batches.run(pending)
+        if finished and spec.search is not None:
+            from sweeps.adaptive import search  # adaptive builds on this module's Batches and trial_config
+            finished = search(spec, store, sweep_id, batches)
+        if not finished or store.sweep_status(sweep_id) == "cancelling":
+            store.cancel_unfinished(sweep_id)
+            store.set_sweep_status(sweep_id, "cancelled")
+        else:
+            left = sum(n for s, n in store.counts(sweep_id).items() if s not in FINISHED)
+            store.set_sweep_status(sweep_id, "completed" if left == 0 else "pending")
     return sweep_id

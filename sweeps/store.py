@@ -7,6 +7,10 @@ The contract every backend keeps (the tests run against SQLite; any SQLAlchemy U
   * `claim_pending` turns trials left ``running`` by a dead runner back into ``pending`` (they had
     no metrics yet) before a resume, so nothing finished runs twice and nothing unfinished is lost;
   * sweep ids are content hashes of the spec, trial ids content hashes of the trial config;
+  * one runner at a time per sweep: `acquire` takes the sweep's lease (optimistically: a
+    conditional update, so two runners racing for a stale lease cannot both win), a heartbeat keeps
+    it, and a lease whose heartbeat is older than ``stale_after`` seconds, or whose process on this
+    host has died (a kill -9), can be taken over at once;
   * a running trial's streamed metrics live in their own table (``live_metrics``), which the final
     write of the trial, a retry and a resume clear: they are for watching, never for analysis.
 
@@ -19,6 +23,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import socket
+import time
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -27,6 +35,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import (Float, ForeignKeyConstraint, Index, Integer, String, Text, create_engine, delete, event,
                         func, select, update)
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from paramz.errors import ConfigError
@@ -101,6 +110,42 @@ class LiveMetricRow(Base):
     name: Mapped[str] = mapped_column(String(64))
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     __table_args__ = (Index("ix_live_metrics_trial", "sweep_id", "trial_id"),)
+
+
+class LeaseRow(Base):
+    """Who is running a sweep: one runner at a time, kept alive by heartbeats."""
+    __tablename__ = "leases"
+    sweep_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))        # host:pid:token
+    heartbeat_at: Mapped[float] = mapped_column(Float)      # unix time
+
+
+class SweepBusy(ConfigError):
+    """Another live runner holds the sweep's lease."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _owner_dead(owner: str, heartbeat_at: float, stale_after: float) -> bool:
+    """A lease is stale when its heartbeat is old, or at once when its process on this host has died."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid)):
+        return True
+    return time.time() - heartbeat_at > stale_after
+
+
+def new_owner() -> str:
+    """A runner identity: host, pid and a random token (two runs in one process differ)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def _rows(sweep_id: str, trial_id: str, records: Iterable[tuple[int, str, float]]) -> list[dict[str, object]]:
@@ -220,6 +265,55 @@ class Store:
             rows = s.execute(select(TrialRow.status, func.count()).where(TrialRow.sweep_id == sweep_id)
                              .group_by(TrialRow.status)).all()
         return {status: n for status, n in rows}
+
+    # --- leases ------------------------------------------------------------------------------
+    def acquire(self, sweep_id: str, owner: str, stale_after: float = 60.0) -> None:
+        """Takes the sweep's lease for ``owner``.
+
+        Raises:
+            SweepBusy: a live runner holds it (named, with the age of its last heartbeat).
+        """
+        now = time.time()
+        with Session(self.engine) as s, s.begin():
+            row = s.get(LeaseRow, sweep_id)
+            if row is None:
+                s.add(LeaseRow(sweep_id=sweep_id, owner=owner, heartbeat_at=now))
+                try:
+                    s.flush()
+                except IntegrityError:  # another runner inserted it first
+                    raise SweepBusy(f"sweep {sweep_id}: another runner took it a moment ago; "
+                                    "`paramz sweep status` shows its progress") from None
+                return
+            if row.owner != owner and not _owner_dead(row.owner, row.heartbeat_at, stale_after):
+                raise SweepBusy(f"sweep {sweep_id}: already being run by {row.owner} (last heartbeat "
+                                f"{now - row.heartbeat_at:.0f} s ago); wait for it, or cancel it first")
+            taken = s.execute(update(LeaseRow).where(LeaseRow.sweep_id == sweep_id, LeaseRow.owner == row.owner,
+                                                     LeaseRow.heartbeat_at == row.heartbeat_at)
+                              .values(owner=owner, heartbeat_at=now)).rowcount
+            if taken != 1:
+                raise SweepBusy(f"sweep {sweep_id}: another runner took it over a moment ago")
+
+    def heartbeat(self, sweep_id: str, owner: str) -> bool:
+        """Refreshes the lease; False when ``owner`` no longer holds it."""
+        with Session(self.engine) as s, s.begin():
+            return s.execute(update(LeaseRow).where(LeaseRow.sweep_id == sweep_id, LeaseRow.owner == owner)
+                             .values(heartbeat_at=time.time())).rowcount == 1
+
+    def release(self, sweep_id: str, owner: str) -> None:
+        with Session(self.engine) as s, s.begin():
+            s.execute(delete(LeaseRow).where(LeaseRow.sweep_id == sweep_id, LeaseRow.owner == owner))
+
+    def held(self, sweep_id: str, stale_after: float = 60.0) -> bool:
+        """Whether a live runner holds the sweep's lease."""
+        with Session(self.engine) as s:
+            row = s.get(LeaseRow, sweep_id)
+            return row is not None and not _owner_dead(row.owner, row.heartbeat_at, stale_after)
+
+    def lease(self, sweep_id: str) -> dict[str, object] | None:
+        """The current lease (owner, seconds since its heartbeat), or None."""
+        with Session(self.engine) as s:
+            row = s.get(LeaseRow, sweep_id)
+            return None if row is None else {"owner": row.owner, "heartbeat_age": time.time() - row.heartbeat_at}
 
     # --- trials ------------------------------------------------------------------------------
     def claim_pending(self, sweep_id: str) -> list[TrialConfig]:

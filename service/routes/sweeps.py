@@ -32,7 +32,8 @@ def public(store: Store, info: dict[str, Any]) -> SweepPublic:
     n = int(info["n_trials"])
     return SweepPublic(**{k: info[k] for k in ("id", "name", "status", "n_trials", "created_at", "updated_at")},
                        counts=counts, progress=min(done / n, 1.0) if n else 0.0,
-                       adaptive=store.spec(info["id"]).search is not None)
+                       adaptive=store.spec(info["id"]).search is not None,
+                       runner=(store.lease(info["id"]) or {}).get("owner"))
 
 
 @router.post("", status_code=202, response_model=SweepCreated, dependencies=[TokenDep],
@@ -81,11 +82,11 @@ def get_sweep(sweep: SweepDep, store: StoreDep) -> SweepPublic:
 @router.delete("/{sweep_id}", status_code=202, response_model=SweepPublic, dependencies=[TokenDep],
                responses=problems(401, 404, 422),
                summary="Cancel a sweep: running trials are stopped, the rest marked cancelled")
-def cancel_sweep(sweep: SweepDep, store: StoreDep, runner: RunnerDep) -> SweepPublic:
+def cancel_sweep(sweep: SweepDep, store: StoreDep) -> SweepPublic:
     sweep_id = sweep["id"]
     if sweep["status"] in UNFINISHED:
         store.request_cancel(sweep_id)
-        if runner.current != sweep_id:  # not in flight: nobody polls the flag, so cancel it here
+        if not store.held(sweep_id):  # no live runner polls the flag: cancel it here
             store.cancel_unfinished(sweep_id)
             store.set_sweep_status(sweep_id, "cancelled")
     return public(store, store.sweep_info(sweep_id))

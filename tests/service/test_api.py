@@ -273,3 +273,26 @@ def test_trial_metrics_finished_and_live(client, settings):
     series = client.get(f"/api/v1/sweeps/{running_id}/sharpness").json()["series"]
     assert [(s["live"], s["steps"], s["sharpness"]["raw"]) for s in series] == [(True, [5], [1.5])]
     assert_problem(client.get(f"/api/v1/sweeps/{sweep_id}/trials/nope/metrics"), 404, "no trial 'nope'")
+
+
+def test_a_sweep_held_by_another_runner_waits_for_it(make_client, settings):
+    import os
+    import socket
+    client = make_client(run_sweeps=True)
+    client.app.state.runner.retry_after = 0.3
+    spec = {**body(), "limits": settings.limits()}
+    sweep_id = sweep_id_of(parse_spec(spec))
+    store = Store(settings.store)
+    store.ensure_sweep(parse_spec(spec), expand(parse_spec(spec)))
+    cli_run = f"{socket.gethostname()}:{os.getpid()}:cli"
+    store.acquire(sweep_id, cli_run)                                   # a CLI run holds it
+    assert client.post("/api/v1/sweeps", json=body(), headers=AUTH).json()["id"] == sweep_id
+    time.sleep(1.5)
+    held = client.get(f"/api/v1/sweeps/{sweep_id}").json()
+    assert held["status"] == "pending" and held["runner"] == cli_run and held["counts"] == {"pending": 4}
+    store.release(sweep_id, cli_run)                                   # the CLI run went away
+    deadline = time.monotonic() + 60
+    while client.get(f"/api/v1/sweeps/{sweep_id}").json()["status"] != "completed":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert client.get(f"/api/v1/sweeps/{sweep_id}").json()["runner"] is None

@@ -97,7 +97,7 @@ def test_cli_local_run_report_list_status_export(tmp_path, spec_file, capsys):
     listing = json.loads(cli("sweep", "list", "--store", url, "--json").stdout)
     assert [s["id"] for s in listing["sweeps"]] == [doc["id"]]
     status = json.loads(cli("sweep", "status", doc["id"], "--store", url, "--json").stdout)
-    assert status["counts"] == doc["counts"]
+    assert status["counts"] == doc["counts"] and status["runner"] is None  # the run released its lease
     for fmt in ("csv", "parquet"):
         out = tmp_path / f"trials.{fmt}"
         assert cli("sweep", "export", doc["id"], "--store", url, "--format", fmt, "--out", out).returncode == 0
@@ -185,3 +185,56 @@ def test_live_metrics_are_kept_apart_and_cleared_by_finish_retry_resume_and_canc
     assert set(calls) == set(fresh.trials_frame(sweep_id).id)                # every trial streamed through the engine
     final = fresh.metrics_frame(sweep_id, live=True)
     assert not final.live.any() and len(final) == len(fresh.metrics_frame(sweep_id))  # and finishing cleared it
+
+
+def test_one_runner_per_sweep_through_the_lease(tmp_path, make_spec):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from sweeps.engine import expand
+    from sweeps.store import SweepBusy
+    store = Store(f"sqlite:///{tmp_path}/s.db")
+    spec = make_spec()
+    sweep_id = store.ensure_sweep(spec, expand(spec))
+    alive = f"{socket.gethostname()}:{os.getpid()}:other"
+    store.acquire(sweep_id, alive)
+    with pytest.raises(SweepBusy, match=f"already being run by {alive}"):
+        store.acquire(sweep_id, f"{socket.gethostname()}:{os.getpid()}:mine")
+    with pytest.raises(SweepBusy):
+        run_sweep(spec, store, LocalExecutor())
+    assert store.counts(sweep_id) == {"pending": 4} and store.held(sweep_id)
+    assert store.heartbeat(sweep_id, alive) and not store.heartbeat(sweep_id, "someone-else")
+    store.release(sweep_id, alive)
+    assert store.lease(sweep_id) is None and not store.held(sweep_id)
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    store.acquire(sweep_id, f"{socket.gethostname()}:{int(dead.stdout)}:killed")  # its process is gone (kill -9)
+    assert not store.held(sweep_id)
+    run_sweep(spec, store, LocalExecutor())                                      # so it is taken over at once
+    assert store.counts(sweep_id) == {"completed": 4} and store.lease(sweep_id) is None  # and released at the end
+
+    other_host = Store(f"sqlite:///{tmp_path}/t.db")
+    other_id = other_host.ensure_sweep(spec, expand(spec))
+    other_host.acquire(other_id, "elsewhere:123:x")
+    with pytest.raises(SweepBusy):
+        other_host.acquire(other_id, "me:1:y")
+    assert other_host.acquire(other_id, "me:1:y", stale_after=0.0) is None       # a silent host: stale by time
+    assert other_host.lease(other_id)["owner"] == "me:1:y"
+
+
+def test_cli_refuses_a_sweep_another_runner_holds(tmp_path, spec_file, capsys):
+    import os
+    import socket
+
+    from sweeps.spec import load_spec
+    from sweeps.store import sweep_id_of
+    path = spec_file()
+    store = Store(f"sqlite:///{tmp_path}/s.db")
+    spec = load_spec(path)
+    store.ensure_sweep(spec, [])
+    store.acquire(sweep_id_of(spec), f"{socket.gethostname()}:{os.getpid()}:service")
+    code = main(["sweep", "run", str(path), "--executor", "local", "--store", store.url])
+    err = capsys.readouterr().err
+    assert code == 2 and "already being run by" in err and ":service" in err and "Traceback" not in err
