@@ -29,7 +29,7 @@ PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     torch.set_num_threads(1)  # coordinate checks run in this process next to the runner
-    load_plugins(settings.plugins)
+    load_plugins(settings.plugins, replace=True)  # exactly the allowlist (None: every installed plugin)
     store = Store(settings.store)
     runner = Runner(store, settings)
 

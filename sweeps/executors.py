@@ -159,9 +159,9 @@ class _Worker:
     def __init__(self) -> None:
         import torch
 
-        from sweeps.plugins import load_plugins
+        from sweeps.plugins import load_plugins, plugin_allowlist
         torch.set_num_threads(1)
-        load_plugins()  # tasks/models of installed packages, as in the driver
+        load_plugins(plugin_allowlist())  # tasks/models of installed packages, as in the driver
 
     def where(self) -> str:
         import socket

@@ -8,20 +8,46 @@ An installed package adds to the registries through the entry-point groups
     [project.entry-points."paramz.models"]
     mynet = "mypkg.models:MyNet"               # a paramz ZooModel subclass with a CONFIG dataclass
 
-and `load_plugins` (run when `sweeps.spec` is imported) registers them. The service can narrow what
-is loaded with an allowlist.
+and `load_plugins` (run when `sweeps.spec` is imported, and in every Ray worker) registers them.
+``PARAMZ_PLUGINS`` (a JSON list or comma-separated names) narrows what is loaded to an allowlist; the
+service passes its setting with ``replace=True``, which also drops plugins loaded before and not
+allowed, so its allowlist is exact.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterable
 from importlib.metadata import entry_points
 
 from paramz.errors import ConfigError
+from paramz.models import MODELS
 from paramz.models import register as register_model_class
 from sweeps.tasks import TASKS, Task
 
 TASK_GROUP, MODEL_GROUP = "paramz.tasks", "paramz.models"
+_LOADED: dict[str, str] = {}  # plugin name → its group, for what load_plugins registered
+
+
+def plugin_allowlist() -> list[str] | None:
+    """The allowlist in ``PARAMZ_PLUGINS`` (None when unset: every installed plugin).
+
+    Raises:
+        ConfigError: not a JSON list of names nor comma-separated names.
+    """
+    raw = os.environ.get("PARAMZ_PLUGINS", "").strip()
+    if not raw:
+        return None
+    if raw.startswith("["):
+        try:
+            names = json.loads(raw)
+        except json.JSONDecodeError:
+            names = None
+        if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            raise ConfigError(f"PARAMZ_PLUGINS: {raw!r} is not a JSON list of names; e.g. [\"mytask\"] or mytask,mynet")
+        return names
+    return [name.strip() for name in raw.split(",") if name.strip()]
 
 
 def register_task(name: str, cls: type[Task]) -> None:
@@ -44,11 +70,12 @@ def _missing_config(name: str) -> type:
     raise ConfigError(f"model {name!r}: the class needs a CONFIG attribute naming its config dataclass")
 
 
-def load_plugins(allow: Iterable[str] | None = None) -> list[str]:
+def load_plugins(allow: Iterable[str] | None = None, *, replace: bool = False) -> list[str]:
     """Registers the tasks and models of installed packages' entry points.
 
     Args:
         allow: names to load (None: all).
+        replace: first drop every plugin registered by an earlier call (an exact allowlist).
 
     Returns:
         The names registered.
@@ -56,6 +83,10 @@ def load_plugins(allow: Iterable[str] | None = None) -> list[str]:
     Raises:
         ConfigError: an entry point that fails to load or is not a valid task/model (named).
     """
+    if replace:
+        for name, group in _LOADED.items():
+            (TASKS if group == TASK_GROUP else MODELS).pop(name, None)
+        _LOADED.clear()
     allowed = None if allow is None else set(allow)
     loaded = []
     for group, register in ((TASK_GROUP, register_task), (MODEL_GROUP, register_model)):
@@ -67,5 +98,6 @@ def load_plugins(allow: Iterable[str] | None = None) -> list[str]:
             except Exception as exc:  # noqa: BLE001 - any import error of a plugin
                 raise ConfigError(f"plugin {group}:{ep.name} ({ep.value}) failed to load: {exc}") from None
             register(ep.name, obj)
+            _LOADED[ep.name] = group
             loaded.append(ep.name)
     return loaded

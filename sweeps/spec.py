@@ -19,10 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 import paramz
 from paramz.errors import ConfigError
 from paramz.models import MODELS
-from sweeps.plugins import load_plugins
+from sweeps.plugins import load_plugins, plugin_allowlist
 from sweeps.tasks import TASKS as TASK_TYPES
 
-load_plugins()
+load_plugins(plugin_allowlist())
 
 
 class SpecError(ConfigError):

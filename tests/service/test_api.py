@@ -296,3 +296,22 @@ def test_a_sweep_held_by_another_runner_waits_for_it(make_client, settings):
         assert time.monotonic() < deadline
         time.sleep(0.2)
     assert client.get(f"/api/v1/sweeps/{sweep_id}").json()["runner"] is None
+
+
+def test_the_plugin_allowlist_is_exact(make_client, monkeypatch):
+    from importlib.metadata import EntryPoint
+
+    import sweeps.plugins
+    from sweeps.tasks import TASKS
+    saved = dict(TASKS)
+    monkeypatch.setattr(sweeps.plugins, "entry_points", lambda group: [
+        EntryPoint("parity", "tests.sweeps.toy_plugin:ParityTask", "paramz.tasks")] if group == "paramz.tasks" else [])
+    try:
+        spec = small_spec(task={"name": "parity", "options": {"d_in": 4}})
+        allowed = make_client(plugins=["parity"], token=None)
+        assert allowed.post("/api/v1/sweeps", json=spec).status_code == 202
+        closed = make_client(plugins=[], token=None)                    # a later app with an empty allowlist
+        assert_problem(closed.post("/api/v1/sweeps", json={**spec, "seeds": [1]}), 422, "unknown task 'parity'")
+    finally:
+        TASKS.clear()
+        TASKS.update(saved)

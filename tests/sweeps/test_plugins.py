@@ -49,3 +49,22 @@ def test_allowlist_and_malformed_plugins(entry_points):
     entry_points[-1] = EntryPoint("gone", "tests.sweeps.no_such_module:X", "paramz.tasks")
     with pytest.raises(paramz.ConfigError, match="plugin paramz.tasks:gone .* failed to load"):
         sweeps.plugins.load_plugins()
+
+
+def test_the_allowlist_from_the_environment(monkeypatch):
+    monkeypatch.delenv("PARAMZ_PLUGINS", raising=False)
+    assert sweeps.plugins.plugin_allowlist() is None
+    monkeypatch.setenv("PARAMZ_PLUGINS", '["parity", "mynet"]')
+    assert sweeps.plugins.plugin_allowlist() == ["parity", "mynet"]
+    monkeypatch.setenv("PARAMZ_PLUGINS", " parity , mynet ")
+    assert sweeps.plugins.plugin_allowlist() == ["parity", "mynet"]
+    monkeypatch.setenv("PARAMZ_PLUGINS", '["parity", 3]')
+    with pytest.raises(paramz.ConfigError, match="PARAMZ_PLUGINS: .* is not a JSON list of names"):
+        sweeps.plugins.plugin_allowlist()
+
+
+def test_replace_makes_the_allowlist_exact(entry_points):
+    entry_points.append(EntryPoint("parity", "tests.sweeps.toy_plugin:ParityTask", "paramz.tasks"))
+    assert sweeps.plugins.load_plugins() == ["parity"] and "parity" in TASKS
+    assert sweeps.plugins.load_plugins([], replace=True) == [] and "parity" not in TASKS
+    assert "teacher" in TASKS  # built-in tasks are never dropped
