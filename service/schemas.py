@@ -51,14 +51,18 @@ class SweepCreated(BaseModel):
     location: str
 
 
-class TrialPublic(BaseModel):
-    id: str
+class TrialScale(BaseModel):
+    """Where a trial sits in the grid."""
     parameterization: str
     width: int
     depth: int
     lr: float
     seed: int
     status: TrialStatus
+
+
+class TrialPublic(TrialScale):
+    id: str
     attempts: int
     error: str | None
     worker: str | None
@@ -149,14 +153,8 @@ class OptimalLRPublic(BaseModel):
     predictions: dict[str, Prediction]
 
 
-class SharpnessSeries(BaseModel):
+class SharpnessSeries(TrialScale):
     trial_id: str
-    parameterization: str
-    width: int
-    depth: int
-    lr: float
-    seed: int
-    status: TrialStatus
     live: bool = Field(False, description="a running trial: the probes so far")
     steps: list[int]
     sharpness: dict[str, list[float | None]] = Field(description="λ_max per variant (raw, lr, adam) per step")

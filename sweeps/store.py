@@ -89,26 +89,25 @@ class TrialRow(Base):
     __table_args__ = (ForeignKeyConstraint(["sweep_id"], ["sweeps.id"]),)
 
 
-class MetricRow(Base):
-    __tablename__ = "metrics"
+class _MetricColumns:
+    """One metric value of one trial at one step."""
     pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     sweep_id: Mapped[str] = mapped_column(String(32))
     trial_id: Mapped[str] = mapped_column(String(32))
     step: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(64))
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class MetricRow(_MetricColumns, Base):
+    """Metrics of finished trials, written with the trial's status in one transaction."""
+    __tablename__ = "metrics"
     __table_args__ = (Index("ix_metrics_trial", "sweep_id", "trial_id"),)
 
 
-class LiveMetricRow(Base):
+class LiveMetricRow(_MetricColumns, Base):
     """Metrics a running trial streamed; replaced by its `MetricRow`s when it finishes."""
     __tablename__ = "live_metrics"
-    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    sweep_id: Mapped[str] = mapped_column(String(32))
-    trial_id: Mapped[str] = mapped_column(String(32))
-    step: Mapped[int] = mapped_column(Integer)
-    name: Mapped[str] = mapped_column(String(64))
-    value: Mapped[float | None] = mapped_column(Float, nullable=True)
     __table_args__ = (Index("ix_live_metrics_trial", "sweep_id", "trial_id"),)
 
 
