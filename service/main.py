@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from service.settings import Settings
 from sweeps.plugins import load_plugins
 from sweeps.store import Store
 
+log = logging.getLogger("paramz.service")
 DASHBOARDS = Path(__file__).resolve().parent.parent / "dashboards"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
@@ -56,11 +58,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def plotly_js() -> FileResponse:  # served from the installed plotly package: no CDN
         return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
 
+    has_dashboards = (DASHBOARDS / "index.html").is_file()  # next to the package: a checkout (make install)
+    if not has_dashboards:
+        log.warning("no dashboards at %s (a non-editable install); serving the API only", DASHBOARDS)
+
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
-        return RedirectResponse("/dashboards/")
+        return RedirectResponse("/dashboards/" if has_dashboards else "/docs")
 
-    app.mount("/dashboards", StaticFiles(directory=DASHBOARDS, html=True), name="dashboards")
+    if has_dashboards:
+        app.mount("/dashboards", StaticFiles(directory=DASHBOARDS, html=True), name="dashboards")
 
     def openapi() -> dict:
         if app.openapi_schema is None:

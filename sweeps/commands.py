@@ -18,7 +18,7 @@ from rich.table import Table
 from paramz.errors import ConfigError
 from sweeps.analysis import fit_transfer_law, optimal_lr_per_scale, predict, verdict
 from sweeps.engine import run_sweep
-from sweeps.spec import load_spec
+from sweeps.spec import load_spec, parse_spec
 from sweeps.store import DEFAULT_URL, FINISHED, Store
 
 
@@ -32,8 +32,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--executor", choices=("ray", "local"), default="ray", help="ray (default) or local (in-process)")
     run.add_argument("--ray-address", help="Ray cluster address (default: $RAY_ADDRESS or a local instance)")
     run.add_argument("--workers", type=int, help="worker processes (default: one per CPU)")
+    run.add_argument("--adaptive", action="store_true",
+                     help="adaptive LR search (default settings) instead of the spec's grid, unless it has search:")
     run.add_argument("--json", action="store_true")
-    for name, text in (("status", "counts by state"),
+    for name, text in (("status", "counts by state"), ("cancel", "stop a sweep: running trials killed, the rest "
+                                                                 "cancelled (through its runner when one holds it)"),
                        ("report", "losses per scale × LR, optima with intervals, transfer law and verdict")):
         p = ssub.add_parser(name, help=text)
         p.add_argument("id", metavar="ID")
@@ -60,12 +63,14 @@ def _store(args: argparse.Namespace) -> Store:
 
 
 def sweep_command(args: argparse.Namespace, err: Console) -> int:
-    handler = {"run": _run, "status": _status, "report": _report, "list": _list, "export": _export}
+    handler = {"run": _run, "status": _status, "cancel": _cancel, "report": _report, "list": _list, "export": _export}
     return handler[args.sweep_command](args, err)
 
 
 def _run(args: argparse.Namespace, err: Console) -> int:
     spec = load_spec(args.spec)
+    if args.adaptive and spec.search is None:
+        spec = parse_spec({**spec.model_dump(mode="json"), "search": {}})
     if args.workers is not None and args.workers < 1:
         raise ConfigError("--workers: must be at least 1")
     store = _store(args)
@@ -100,6 +105,15 @@ def _run(args: argparse.Namespace, err: Console) -> int:
         err.print(f"sweep {sweep_id}: {status} {doc['counts']} in {doc['seconds']} s — "
                   f"`paramz sweep report {sweep_id}`")
     return 0 if status == "completed" else 1
+
+
+def _cancel(args: argparse.Namespace, err: Console) -> int:
+    store = _store(args)
+    status = store.cancel(args.id)
+    doc = {"id": args.id, "status": status, "counts": store.counts(args.id)}
+    print(json.dumps(doc)) if args.json else err.print(
+        f"sweep {args.id}: {status}" + (" (its runner is stopping it)" if status == "cancelling" else ""))
+    return 0
 
 
 def _status(args: argparse.Namespace, err: Console) -> int:

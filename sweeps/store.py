@@ -234,6 +234,14 @@ class Store:
         if self.sweep_status(sweep_id) not in ("completed", "cancelled"):
             self.set_sweep_status(sweep_id, "cancelling")
 
+    def cancel(self, sweep_id: str) -> str:
+        """Cancels a sweep: through its runner when a live one holds it, here otherwise; returns the status."""
+        self.request_cancel(sweep_id)
+        if self.sweep_status(sweep_id) == "cancelling" and not self.held(sweep_id):  # nobody polls the flag
+            self.cancel_unfinished(sweep_id)
+            self.set_sweep_status(sweep_id, "cancelled")
+        return self.sweep_status(sweep_id)
+
     def sweeps(self, offset: int = 0, limit: int | None = None,
                status: Sequence[str] | None = None) -> list[dict[str, object]]:
         """Sweeps, oldest first, as plain dicts (id, name, status, n_trials, created_at, updated_at, counts)."""

@@ -83,13 +83,9 @@ def get_sweep(sweep: SweepDep, store: StoreDep) -> SweepPublic:
                responses=problems(401, 404, 422),
                summary="Cancel a sweep: running trials are stopped, the rest marked cancelled")
 def cancel_sweep(sweep: SweepDep, store: StoreDep) -> SweepPublic:
-    sweep_id = sweep["id"]
     if sweep["status"] in UNFINISHED:
-        store.request_cancel(sweep_id)
-        if not store.held(sweep_id):  # no live runner polls the flag: cancel it here
-            store.cancel_unfinished(sweep_id)
-            store.set_sweep_status(sweep_id, "cancelled")
-    return public(store, store.sweep_info(sweep_id))
+        store.cancel(sweep["id"])
+    return public(store, store.sweep_info(sweep["id"]))
 
 
 @router.get("/{sweep_id}/trials", response_model=TrialsPublic, responses={

@@ -315,3 +315,11 @@ def test_the_plugin_allowlist_is_exact(make_client, monkeypatch):
     finally:
         TASKS.clear()
         TASKS.update(saved)
+
+
+def test_without_the_dashboards_folder_the_api_still_serves(make_client, monkeypatch, tmp_path):
+    import service.main
+    monkeypatch.setattr(service.main, "DASHBOARDS", tmp_path / "missing")
+    client = make_client()
+    assert client.get("/", follow_redirects=False).headers["location"] == "/docs"
+    assert client.get("/dashboards/").status_code == 404 and client.get("/healthz").status_code == 200

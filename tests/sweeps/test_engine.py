@@ -238,3 +238,29 @@ def test_cli_refuses_a_sweep_another_runner_holds(tmp_path, spec_file, capsys):
     code = main(["sweep", "run", str(path), "--executor", "local", "--store", store.url])
     err = capsys.readouterr().err
     assert code == 2 and "already being run by" in err and ":service" in err and "Traceback" not in err
+
+
+def test_cli_cancel_and_adaptive_flag(tmp_path, spec_file, capsys):
+    import os
+    import socket
+
+    from sweeps.engine import expand
+    from sweeps.spec import load_spec
+    url = f"sqlite:///{tmp_path}/s.db"
+    store = Store(url)
+    path = spec_file()
+    spec = load_spec(path)
+    sweep_id = store.ensure_sweep(spec, expand(spec))
+    store.acquire(sweep_id, f"{socket.gethostname()}:{os.getpid()}:runner")   # a live runner holds it
+    assert main(["sweep", "cancel", sweep_id, "--store", url, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "cancelling"      # its runner will stop it
+    store.release(sweep_id, f"{socket.gethostname()}:{os.getpid()}:runner")
+    assert main(["sweep", "cancel", sweep_id, "--store", url, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["status"] == "cancelled" and doc["counts"] == {"cancelled": 4}
+    assert main(["sweep", "cancel", "nope", "--store", url]) == 2
+
+    assert main(["sweep", "run", str(path), "--executor", "local", "--store", url, "--adaptive", "--json"]) == 0
+    adaptive = json.loads(capsys.readouterr().out)
+    assert adaptive["id"] != sweep_id and adaptive["status"] == "completed"
+    assert store.spec(adaptive["id"]).search is not None and sum(adaptive["counts"].values()) > 4
