@@ -12,30 +12,43 @@ from tests.e2e.conftest import ARTIFACTS, CHROMIUM
 from tests.sweeps.conftest import small_spec
 
 WIDTHS = [64, 128, 256]
-SPEC = small_spec(name="e2e-width", parameterizations=[{"name": "sp"}, {"name": "mup"}], base_width=64, widths=WIDTHS,
-                  depths=[2], lr={"log2_min": -15, "log2_max": -5, "log2_step": 2}, steps=150, batch_size=32,
-                  eval_every=50, task={"name": "teacher", "options": {"d_in": 32, "d_out": 10}},
-                  sharpness={"probes": 3, "variants": ["raw", "lr", "adam"], "max_iter": 15})
+PARAMS = ("sp", "mup")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
 
 
+def spec(param: str) -> dict:
+    """One parameterization per sweep, so the dashboards' compare page has two sweeps to put side by side."""
+    return small_spec(name=f"e2e-{param}", parameterizations=[{"name": param}], base_width=64, widths=WIDTHS,
+                      depths=[2], lr={"log2_min": -15, "log2_max": -5, "log2_step": 2}, steps=150, batch_size=32,
+                      eval_every=50, task={"name": "teacher", "options": {"d_in": 32, "d_out": 10}},
+                      sharpness={"probes": 3, "variants": ["raw", "lr", "adam"], "max_iter": 15})
+
+
 def test_launch_poll_predict_then_browse_the_dashboards(serve):
     server = serve()
-    status, created = server.request("POST", "/api/v1/sweeps", SPEC)
-    assert status == 202 and created["n_trials"] == 2 * 3 * 6
-    assert server.request("POST", "/api/v1/sweeps", SPEC, token="wrong")[0] == 401
-    done = server.wait(created["id"], lambda d: d["status"] not in ("pending", "running"))
-    assert done["status"] == "completed" and sum(done["counts"].values()) == 36
-    assert set(done["counts"]) <= {"completed", "diverged"}
-    answer = server.get(f"/api/v1/sweeps/{created['id']}/optimal-lr?width=1024")
-    for name in ("sp", "mup"):
-        prediction = answer["predictions"][name]
+    ids = {}
+    for param in PARAMS:
+        status, created = server.request("POST", "/api/v1/sweeps", spec(param))
+        assert status == 202 and created["n_trials"] == 3 * 6
+        ids[param] = created["id"]
+    assert server.request("POST", "/api/v1/sweeps", spec("sp"), token="wrong")[0] == 401
+    for param, sweep_id in ids.items():
+        done = server.wait(sweep_id, lambda d: d["status"] not in ("pending", "running"))
+        assert done["status"] == "completed" and sum(done["counts"].values()) == 18
+        assert set(done["counts"]) <= {"completed", "diverged"}
+        prediction = server.get(f"/api/v1/sweeps/{sweep_id}/optimal-lr?width=1024")["predictions"][param]
         assert prediction["low"] < prediction["lr"] < prediction["high"] and prediction["warnings"]  # 2 doublings out
-    browse(server, created["id"])
+    browse(server, ids)
 
 
-def browse(server, sweep_id: str) -> None:
+def plot_traces(page) -> dict:
+    """Every plot on the page: its traces as (meta, name, number of x values)."""
+    return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.plot')]
+        .map((d) => [d.id, (d.data || []).map((t) => [t.meta, t.name, (t.x || []).length])]))""")
+
+
+def browse(server, ids: dict) -> None:
     if CHROMIUM is None:
         if os.environ.get("CI"):
             pytest.fail("chromium is not installed (`make test` installs it with apt on CI)")
@@ -44,33 +57,44 @@ def browse(server, sweep_id: str) -> None:
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
+    widths = sorted(f"width {w}" for w in WIDTHS)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.on("console", lambda msg: errors.append(f"console {msg.type}: {msg.text} {msg.location}") if msg.type == "error" else None)
+        page.on("console", lambda msg: errors.append(f"console {msg.type}: {msg.text} {msg.location}")
+                if msg.type == "error" else None)
         page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
         page.on("requestfailed", lambda req: errors.append(f"request failed: {req.url}"))
 
-        page.goto(f"{server.url}/dashboards/")
-        page.wait_for_selector("body[data-ready]")
-        assert page.locator(f"tr[data-sweep='{sweep_id}']").count() == 1
-        page.screenshot(path=ARTIFACTS / "sweeps.png", full_page=True)
-
-        page.goto(f"{server.url}/dashboards/sweep.html?id={sweep_id}")
+        page.goto(f"{server.url}/dashboards/sweep.html?id={ids['sp']}")
         page.wait_for_selector("body[data-ready]", timeout=60_000)
-        traces = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.plot')]
-            .map((d) => [d.id, (d.data || []).map((t) => [t.meta, t.name, (t.x || []).length])]))""")
-        for name in ("sp", "mup"):
-            curves = [t for t in traces[f"curves-{name}"] if t[0] == "curve"]
-            assert sorted(t[1] for t in curves) == sorted(f"width {w}" for w in WIDTHS), curves
-            assert all(n >= 4 for *_, n in curves)  # one point per LR that did not diverge
-            assert sum(t[0] == "optimum" for t in traces[f"curves-{name}"]) == len(WIDTHS)
-            assert sum(t[0] == "sharpness" for t in traces[f"sharpness-raw-{name}"]) == len(WIDTHS)
-            eos = traces[f"sharpness-eos-{name}"]
-            assert sum(t[0] == "eos" for t in eos) == len(WIDTHS) and any(t[0] == "threshold" for t in eos)
-        assert [t[0] for t in traces["optimum"]].count("optima") == 2 and [t[0] for t in traces["optimum"]].count("fit") == 2
-        assert "transfers" in page.inner_text("#verdicts") or "drifts" in page.inner_text("#verdicts")
+        traces = plot_traces(page)
+        curves = [t for t in traces["curves-sp"] if t[0] == "curve"]
+        assert sorted(t[1] for t in curves) == widths, curves
+        assert all(n >= 4 for *_, n in curves)  # one point per LR that did not diverge
+        assert sum(t[0] == "optimum" for t in traces["curves-sp"]) == len(WIDTHS)
+        assert sum(t[0] == "sharpness" for t in traces["sharpness-raw-sp"]) == len(WIDTHS)
+        eos = traces["sharpness-eos-sp"]
+        assert sum(t[0] == "eos" for t in eos) == len(WIDTHS) and any(t[0] == "threshold" for t in eos)
+        assert [t[0] for t in traces["optimum"]] == ["optima", "fit"]
+        assert "sp width: drifts" in page.inner_text("#verdicts") or "sp width: transfers" in page.inner_text("#verdicts")
+        assert page.locator("#live-section").is_hidden()  # nothing runs any more
         page.screenshot(path=ARTIFACTS / "sweep.png", full_page=True)
+
+        page.goto(f"{server.url}/dashboards/")  # the list: check both sweeps, press compare
+        page.wait_for_selector("body[data-ready]")
+        for sweep_id in ids.values():
+            page.check(f"tr[data-sweep='{sweep_id}'] input[name=compare]")
+        page.screenshot(path=ARTIFACTS / "sweeps.png", full_page=True)
+        page.click("#compare")
+        page.wait_for_url("**/compare.html?ids=*")
+        page.wait_for_selector("body[data-ready]", timeout=60_000)
+        traces = plot_traces(page)
+        for param in PARAMS:
+            panel = traces[f"curves-e2e-{param}: {param}"]
+            assert sorted(t[1] for t in panel if t[0] == "curve") == widths
+        assert sorted(t[0] for t in traces["optimum"]) == ["fit", "fit", "optima", "optima"]
+        page.screenshot(path=ARTIFACTS / "compare.png", full_page=True)
 
         page.goto(f"{server.url}/dashboards/coordcheck.html?model=mlp&axis=width&params=sp,mup")
         page.wait_for_selector("body[data-ready]", timeout=120_000)
