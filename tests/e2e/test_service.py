@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from sweeps.store import Store
 from tests.e2e.conftest import ARTIFACTS, CHROMIUM
 from tests.sweeps.conftest import small_spec
 
@@ -125,7 +126,7 @@ def test_kill_9_mid_sweep_then_restart_resumes_without_losing_or_repeating_a_tri
         assert time.monotonic() < deadline, live
         time.sleep(0.5)
     first.kill()  # kill -9 of the server, its runner thread and its Ray processes
-    before = first_trials = {t["id"]: t for t in trials(first_store_reader(first), sweep_id)}
+    before = {t["id"]: t for t in trials(Store(first.store), sweep_id)}  # read from the store: the server is dead
     finished = {i: t for i, t in before.items() if t["status"] == "completed"}
     assert 2 <= len(finished) < 8, f"the kill came too late to test anything: {len(finished)} finished"
 
@@ -134,7 +135,7 @@ def test_kill_9_mid_sweep_then_restart_resumes_without_losing_or_repeating_a_tri
     assert done["counts"] == {"completed": 8}
     assert not any(second.get(f"/api/v1/sweeps/{sweep_id}/trials/{t['id']}/metrics")["live"] for t in running)
     after = {t["id"]: t for t in second.get(f"/api/v1/sweeps/{sweep_id}/trials")["data"]}
-    assert set(after) == set(first_trials)
+    assert set(after) == set(before)
     for trial_id, old in finished.items():  # finished before the kill: kept as they were, not run again
         new = after[trial_id]
         assert (new["finished_at"], new["final_eval_loss"], new["attempts"]) == \
@@ -142,11 +143,6 @@ def test_kill_9_mid_sweep_then_restart_resumes_without_losing_or_repeating_a_tri
     rerun = [t for i, t in after.items() if i not in finished]
     assert all(t["attempts"] >= 1 and t["finished_at"] > max(o["finished_at"] for o in finished.values())
                for t in rerun)
-
-
-def first_store_reader(server):
-    from sweeps.store import Store
-    return Store(server.store)
 
 
 def trials(store, sweep_id: str) -> list[dict]:
