@@ -2,7 +2,8 @@
 "use strict";
 
 const API = "/api/v1";
-const LIVE = new Set(["pending", "running", "cancelling"]);
+// STATES comes from states.js, which the service writes from sweeps.domain (one source of truth).
+const LIVE = new Set(STATES.sweepActive);
 const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
   "#bcbd22", "#17becf"];
 

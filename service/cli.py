@@ -1,19 +1,21 @@
-"""The ``paramz`` console script: the sweeps CLI plus ``paramz serve``."""
+"""The ``paramz`` console script: the library's and the sweep engine's commands, plus ``paramz serve``."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from typing import Any
 
-from pydantic import ValidationError
 from rich.console import Console
 
+from paramz.cli import EXIT_OK, Command
+from paramz.cli import main as paramz_main
 from paramz.errors import ConfigError
+from sweeps.cli import COMMANDS as SWEEP_COMMANDS
+from sweeps.settings import load_settings
 
-from sweeps import cli
 
-
-def _add_serve(sub) -> None:
+def _add_serve(sub: Any) -> None:
     serve = sub.add_parser("serve", help="the REST API and dashboards, with the background sweep runner")
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8000)
@@ -27,29 +29,25 @@ def _serve(args: argparse.Namespace, err: Console) -> int:
     import uvicorn
 
     from service.main import create_app
-    from service.settings import Settings
 
     if not 0 < args.port < 65536:
         raise ConfigError(f"--port: {args.port} is not a TCP port; give 1–65535")
-    overrides = {k: v for k, v in {"store": args.store, "executor": args.executor, "workers": args.workers,
-                                   "ray_address": args.ray_address}.items() if v is not None}
-    try:
-        settings = Settings(**overrides)
-    except ValidationError as exc:
-        lines = [f"PARAMZ_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()]
-        raise ConfigError("; ".join(lines)) from None
+    settings = load_settings(store=args.store, executor=args.executor, workers=args.workers,
+                             ray_address=args.ray_address)
     app = create_app(settings)
     err.print(f"paramz serve: http://{args.host}:{args.port}/dashboards/ · API http://{args.host}:{args.port}/docs "
               f"· store {settings.store} · executor {settings.executor} · token {'on' if settings.token else 'off'}")
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
-    return 0
+    return EXIT_OK
 
 
-COMMANDS: dict[str, cli.Command] = {"serve": (_add_serve, _serve)}
+SERVE = Command("serve", _add_serve, _serve)
+COMMANDS: list[Command] = [*SWEEP_COMMANDS, SERVE]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli.main(argv, COMMANDS)
+    """The console script ``paramz``."""
+    return paramz_main(argv, COMMANDS)
 
 
 if __name__ == "__main__":

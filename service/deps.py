@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 import secrets
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from paramz.errors import ConfigError
 from service.runner import Runner
-from service.settings import Settings
-from sweeps.store import Store
+from sweeps.settings import Settings
+from sweeps.store import Store, SweepInfo
 
 
 def _settings(request: Request) -> Settings:
-    return request.app.state.settings
+    return request.app.state.settings  # type: ignore[no-any-return]
 
 
 def _store(request: Request) -> Store:
-    return request.app.state.store
+    return request.app.state.store  # type: ignore[no-any-return]
 
 
 def _runner(request: Request) -> Runner:
-    return request.app.state.runner
+    return request.app.state.runner  # type: ignore[no-any-return]
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
@@ -47,11 +46,8 @@ def require_token(settings: SettingsDep,
 TokenDep = Depends(require_token)
 
 
-def _sweep(store: StoreDep, sweep_id: Annotated[str, Path(max_length=64, description="sweep id")]) -> dict[str, Any]:
-    try:
-        return store.sweep_info(sweep_id)
-    except ConfigError:
-        raise HTTPException(404, f"sweep id: no sweep {sweep_id!r}; GET /api/v1/sweeps lists them") from None
+def _sweep(store: StoreDep, sweep_id: Annotated[str, Path(max_length=64, description="sweep id")]) -> SweepInfo:
+    return store.sweep(sweep_id)  # SweepNotFound → 404 (service.errors)
 
 
-SweepDep = Annotated[dict[str, Any], Depends(_sweep)]
+SweepDep = Annotated[SweepInfo, Depends(_sweep)]

@@ -4,13 +4,13 @@ One thread owns one executor (Ray actors by default, created on the first sweep 
 next ones) and takes sweep ids from a queue. A request only writes the sweep to the store and
 queues its id, so a request never waits on training.
 
-Durability comes from the store, not from the runner: on start it queues every sweep left
-``pending``, ``running`` or ``cancelling`` (a sweep was running when the process died, however it
-died), and `sweeps.engine.run_sweep` resumes it: finished trials are kept, trials left running are
-rerun. A sweep whose lease another live runner holds (a CLI run on the same store) is left to it and
-looked at again every ``retry_after`` seconds. Cancellation is the store's flag, which the engine polls. On shutdown the thread is
-abandoned mid-sweep on purpose: the sweep stays ``running`` and resumes on the next start, the
-same path as a kill -9.
+Durability comes from the store, not from the runner: on start it queues every active sweep
+(pending, running, cancelling: a sweep was running when the process died, however it died), and
+`sweeps.application.run` resumes it: finished trials are kept, trials left running are rerun. A
+sweep whose lease another live runner holds (a CLI run on the same store) is left to it and looked
+at again every ``retry_after`` seconds. Cancellation is the store's flag, which the engine polls. On
+shutdown the thread is abandoned mid-sweep on purpose: the sweep stays ``running`` and resumes on
+the next start, the same path as a kill -9.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ import logging
 import queue
 import threading
 
-from service.settings import Settings
-from sweeps.engine import run_sweep
-from sweeps.executors import Executor
+from sweeps import application
+from sweeps.domain import SweepState
+from sweeps.run import Executor
+from sweeps.settings import Settings
 from sweeps.store import Store, SweepBusy
 
 log = logging.getLogger("paramz.runner")
-UNFINISHED = ("pending", "running", "cancelling")
 
 
 class Runner:
@@ -34,6 +34,7 @@ class Runner:
     Args:
         store: the service's store.
         settings: executor kind, Ray address and workers.
+        retry_after: seconds before looking again at a sweep another runner holds.
     """
 
     def __init__(self, store: Store, settings: Settings, retry_after: float = 30.0) -> None:
@@ -45,8 +46,8 @@ class Runner:
         self.current: str | None = None
 
     def start(self) -> list[str]:
-        """Starts the thread and queues every unfinished sweep (resume); returns their ids."""
-        resumed = [str(s["id"]) for s in self.store.sweeps(status=UNFINISHED)]
+        """Starts the thread and queues every active sweep (resume); returns their ids."""
+        resumed = self.store.active_sweep_ids()
         for sweep_id in resumed:
             self._queue.put(sweep_id)
         self._thread = threading.Thread(target=self._loop, name="paramz-runner", daemon=True)
@@ -56,18 +57,12 @@ class Runner:
         return resumed
 
     def submit(self, sweep_id: str) -> None:
+        """Queues a sweep to run."""
         self._queue.put(sweep_id)
 
     def stop(self) -> None:
         """Stops taking sweeps; a sweep in flight is left to resume on the next start."""
         self._stop.set()
-
-    def _make_executor(self) -> Executor:
-        if self.settings.executor == "local":
-            from sweeps.executors import LocalExecutor
-            return LocalExecutor()
-        from sweeps.executors import RayExecutor
-        return RayExecutor(workers=self.settings.workers, address=self.settings.ray_address)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -78,8 +73,8 @@ class Runner:
             self.current = sweep_id
             try:
                 if self._executor is None:
-                    self._executor = self._make_executor()
-                run_sweep(self.store.spec(sweep_id), self.store, self._executor, sweep_id=sweep_id)
+                    self._executor = application.make_executor(self.settings)
+                application.run(self.store, sweep_id, self._executor)
             except SweepBusy as exc:  # another runner (a CLI, another service) has it: look again later
                 log.info("%s; retrying in %.0f s", exc, self.retry_after)
                 timer = threading.Timer(self.retry_after, self.submit, [sweep_id])
@@ -87,6 +82,6 @@ class Runner:
                 timer.start()
             except Exception:  # noqa: BLE001 - a runner failure must not kill the service; the sweep says so
                 log.exception("sweep %s failed in the runner", sweep_id)
-                self.store.set_sweep_status(sweep_id, "failed")
+                self.store.set_status(sweep_id, SweepState.FAILED)
             finally:
                 self.current = None

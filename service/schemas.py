@@ -10,8 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-SweepStatus = Literal["pending", "running", "completed", "cancelling", "cancelled", "failed"]
-TrialStatus = Literal["pending", "running", "completed", "diverged", "failed", "cancelled"]
+from sweeps.domain import SweepState, TrialState
 
 
 class Problem(BaseModel):
@@ -27,12 +26,16 @@ class Problem(BaseModel):
 class SweepPublic(BaseModel):
     id: str
     name: str
-    status: SweepStatus
+    status: SweepState
     n_trials: int = Field(description="trials created so far (the grid; an adaptive search grows)")
     counts: dict[str, int] = Field(description="trials by status")
     progress: float = Field(ge=0, le=1, description="finished trials / n_trials")
     adaptive: bool
     runner: str | None = Field(None, description="who holds the sweep's lease (host:pid:token) while it runs")
+    family: str = Field(description="model family")
+    task: str
+    parameterizations: list[str] = Field(description="labels of its parameterizations")
+    best_loss: float | None = Field(None, description="lowest final held-out loss of its completed trials")
     created_at: str
     updated_at: str
 
@@ -46,8 +49,10 @@ class SweepsPublic(BaseModel):
 
 class SweepCreated(BaseModel):
     id: str
-    status: SweepStatus
+    status: SweepState
     n_trials: int
+    created: bool = Field(description="a new sweep (false: the same spec was launched before)")
+    reopened: bool = Field(description="it was cancelled or failed, and its unfinished trials run again")
     location: str
 
 
@@ -58,7 +63,7 @@ class TrialScale(BaseModel):
     depth: int
     lr: float
     seed: int
-    status: TrialStatus
+    status: TrialState
 
 
 class TrialPublic(TrialScale):
@@ -128,7 +133,7 @@ class FitPublic(BaseModel):
 
 class TransferPublic(BaseModel):
     id: str
-    status: SweepStatus
+    status: SweepState
     tolerance: float
     curves: list[Curve]
     optima: list[OptimumPublic]
@@ -139,8 +144,8 @@ class TransferPublic(BaseModel):
 class Prediction(BaseModel):
     lr: float
     log2_lr: float
-    low: float
-    high: float
+    lr_low: float = Field(description="95% interval of η*, lower end (an LR, not log2)")
+    lr_high: float = Field(description="95% interval of η*, upper end (an LR, not log2)")
     warnings: list[str]
     fit: FitPublic
     optima: list[OptimumPublic] = Field(description="the per-scale optima the fit used (provenance)")
@@ -169,7 +174,7 @@ class Series(BaseModel):
 class TrialMetricsPublic(BaseModel):
     id: str
     trial_id: str
-    status: TrialStatus
+    status: TrialState
     live: bool = Field(description="true while the trial runs: the metrics it has streamed so far")
     series: dict[str, Series] = Field(description="per metric name: train_loss, eval_loss, sharpness/raw, eos/lr, ...")
 

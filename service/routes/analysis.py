@@ -1,15 +1,15 @@
 """What a sweep says: transfer curves and verdicts, the optimal LR at any scale, sharpness series.
 
-All numbers come from `sweeps.analysis`, the same functions the CLI report uses, so the CLI, the API
-and the dashboards never disagree. They are recomputed from the store on each call, so they follow
-a running sweep.
+All numbers come from `sweeps.application.report`, the same typed report the CLI renders, so the
+CLI, the API and the dashboards never disagree. They are recomputed from the store on each call,
+so they follow a running sweep.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, HTTPException, Path, Query
@@ -18,48 +18,26 @@ from service.deps import SettingsDep, StoreDep, SweepDep
 from service.errors import problems
 from service.schemas import (Curve, FitPublic, OptimalLRPublic, OptimumPublic, Prediction, Series, SharpnessPublic,
                              SharpnessSeries, TransferPublic, TrialMetricsPublic)
-from sweeps.analysis import TransferFit, fit_transfer_law, loss_points, optimal_lr_per_scale, predict, verdict
+from sweeps import application
+from sweeps.analysis import TransferFit
+from sweeps.domain import TrialState
 
 router = APIRouter(prefix="/sweeps", tags=["analysis"])
 Tolerance = Annotated[float, Query(gt=0, le=10, description="octaves per doubling called 'transfers'")]
-
-
-def _finite(x: float) -> float | None:
-    return x if math.isfinite(x) else None
 
 
 def _fit(fit: TransferFit) -> FitPublic:
     return FitPublic(**asdict(fit), a_interval=fit.interval("a"), b_interval=fit.interval("b"))
 
 
-def _analysis(store, sweep: dict[str, Any]):
-    spec = store.spec(sweep["id"])
-    trials = store.trials_frame(sweep["id"])
-    optima = optimal_lr_per_scale(trials)
-    return spec, trials, optima, fit_transfer_law(optima, spec.base_width, spec.resolved_base_depth())
-
-
-def curves(trials) -> list[Curve]:
-    """Loss vs LR per (parameterization, width, depth): seed means, diverged points flagged."""
-    points = loss_points(trials)
-    out = []
-    for (param, width, depth), group in points.groupby(["parameterization", "width", "depth"]):
-        by_lr = group.groupby("lr")["loss"].agg(["mean", "count"]).sort_index()
-        out.append(Curve(parameterization=param, width=int(width), depth=int(depth), points=[
-            dict(lr=float(lr), log2_lr=math.log2(lr), loss=_finite(float(row["mean"])),
-                 diverged=not math.isfinite(row["mean"]), n_seeds=int(row["count"]))
-            for lr, row in by_lr.iterrows()]))
-    return out
-
-
 @router.get("/{sweep_id}/transfer", response_model=TransferPublic, responses=problems(404, 422),
             summary="Transfer curves, optimal LR per scale with intervals and flags, the fitted law, the verdict")
 def transfer(sweep: SweepDep, store: StoreDep, tolerance: Tolerance = 0.5) -> TransferPublic:
-    _, trials, optima, fits = _analysis(store, sweep)
-    return TransferPublic(id=sweep["id"], status=sweep["status"], tolerance=tolerance, curves=curves(trials),
-                          optima=[OptimumPublic(**asdict(o)) for o in optima],
-                          fits={p: _fit(f) for p, f in fits.items()},
-                          verdicts={p: verdict(f, tolerance) for p, f in fits.items()})
+    report = application.report(store, sweep.id, tolerance=tolerance)
+    return TransferPublic(id=sweep.id, status=sweep.status, tolerance=tolerance,
+                          curves=[Curve(**asdict(c)) for c in report.curves],
+                          optima=[OptimumPublic(**asdict(o)) for o in report.optima],
+                          fits={p: _fit(f) for p, f in report.fits.items()}, verdicts=report.verdicts)
 
 
 @router.get("/{sweep_id}/optimal-lr", response_model=OptimalLRPublic, responses=problems(404, 409, 422),
@@ -68,28 +46,28 @@ def optimal_lr(sweep: SweepDep, store: StoreDep,
                width: Annotated[int, Query(gt=0, le=2**30, description="target width", examples=[4096])],
                depth: Annotated[int | None, Query(gt=0, le=2**20, description="target depth (default: base)")] = None,
                parameterization: Annotated[str | None, Query(max_length=200)] = None) -> OptimalLRPublic:
-    spec, _, optima, fits = _analysis(store, sweep)
+    spec = store.spec(sweep.id)
     depth = depth if depth is not None else spec.resolved_base_depth()
     labels = [p.label for p in spec.parameterizations]
     if parameterization is not None and parameterization not in labels:
         raise HTTPException(422, f"parameterization: {parameterization!r} is not in this sweep; it has "
                                  f"{', '.join(labels)}")
+    report = application.report(store, sweep.id, width=width, depth=depth)
     wanted = [parameterization] if parameterization else labels
-    missing = [p for p in wanted if p not in fits]
+    missing = [p for p in wanted if p not in report.fits]
     if len(missing) == len(wanted):
         raise HTTPException(409, f"no transfer law yet for {', '.join(missing)}: it needs optima (not at the edge "
-                                 f"of the LR grid) at 2 or more scales; sweep status {sweep['status']!r}")
+                                 f"of the LR grid) at 2 or more scales; sweep status {sweep.status.value!r}")
     predictions = {}
     for p in wanted:
-        if p not in fits:
+        if p not in report.predictions:
             continue
-        fit = fits[p]
-        pred = predict(fit, width, depth)
-        used = [OptimumPublic(**asdict(o)) for o in optima
-                if o.parameterization == p and (o.width, o.depth) in fit.used]
-        predictions[p] = Prediction(lr=pred["lr"], log2_lr=pred["log2_lr"], low=pred["low"], high=pred["high"],
-                                    warnings=pred["warnings"], fit=_fit(fit), optima=used)
-    return OptimalLRPublic(id=sweep["id"], width=width, depth=depth, predictions=predictions)
+        pred = report.predictions[p]
+        used = [OptimumPublic(**asdict(o)) for o in report.optima
+                if o.parameterization == p and (o.width, o.depth) in pred.fit.used]
+        predictions[p] = Prediction(lr=pred.lr, log2_lr=pred.log2_lr, lr_low=pred.lr_low, lr_high=pred.lr_high,
+                                    warnings=list(pred.warnings), fit=_fit(pred.fit), optima=used)
+    return OptimalLRPublic(id=sweep.id, width=width, depth=depth, predictions=predictions)
 
 
 @router.get("/{sweep_id}/sharpness", response_model=SharpnessPublic, responses=problems(404, 422),
@@ -101,14 +79,15 @@ def sharpness(sweep: SweepDep, store: StoreDep, settings: SettingsDep,
               depth: Annotated[int | None, Query(gt=0, le=2**20)] = None,
               offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
               limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> SharpnessPublic:
-    trials = store.trials_frame(sweep["id"])
-    trials = trials[trials["status"].isin(["completed", "diverged", "running"])]
+    trials = store.trials_frame(sweep.id)
+    trials = trials[trials["status"].isin([TrialState.COMPLETED.value, TrialState.DIVERGED.value,
+                                           TrialState.RUNNING.value])]
     for column, value in (("parameterization", parameterization), ("width", width), ("depth", depth)):
         if value is not None:
             trials = trials[trials[column] == value]
     trials = trials.sort_values(["parameterization", "width", "depth", "lr", "seed"])
     trials = trials.iloc[offset:offset + min(limit, settings.max_page)]
-    metrics = store.metrics_frame(sweep["id"], trials["id"], live=True)
+    metrics = store.metrics_frame(sweep.id, trials["id"], live=True)
     metrics = metrics[metrics["name"].str.startswith(("sharpness/", "eos/"))]
     series = []
     for t in trials.itertuples():
@@ -122,24 +101,25 @@ def sharpness(sweep: SweepDep, store: StoreDep, settings: SettingsDep,
         variants = sorted({n.split("/", 1)[1] for n in mine["name"]})
         series.append(SharpnessSeries(trial_id=t.id, parameterization=t.parameterization, width=int(t.width),
                                       depth=int(t.depth), lr=float(t.lr), seed=int(t.seed), status=t.status,
-                                      live=t.status == "running", steps=steps, sharpness={v: column(f"sharpness/{v}") for v in variants},
+                                      live=t.status == TrialState.RUNNING.value, steps=steps,
+                                      sharpness={v: column(f"sharpness/{v}") for v in variants},
                                       eos={v: column(f"eos/{v}") for v in variants}))
-    return SharpnessPublic(id=sweep["id"], series=series)
+    return SharpnessPublic(id=sweep.id, series=series)
 
 
 @router.get("/{sweep_id}/trials/{trial_id}/metrics", response_model=TrialMetricsPublic, responses=problems(404, 422),
             summary="Every per-step metric of one trial; while it runs, what it has streamed so far")
 def trial_metrics(sweep: SweepDep, store: StoreDep,
                   trial_id: Annotated[str, Path(max_length=64, description="trial id")]) -> TrialMetricsPublic:
-    trials = store.trials_frame(sweep["id"])
+    trials = store.trials_frame(sweep.id)
     row = trials[trials["id"] == trial_id]
     if row.empty:
-        raise HTTPException(404, f"trial id: no trial {trial_id!r} in sweep {sweep['id']!r}; "
-                                 f"GET /api/v1/sweeps/{sweep['id']}/trials lists them")
-    status = str(row["status"].iloc[0])
-    metrics = store.metrics_frame(sweep["id"], [trial_id], live=True).sort_values("step", kind="stable")
+        raise HTTPException(404, f"trial id: no trial {trial_id!r} in sweep {sweep.id!r}; "
+                                 f"GET /api/v1/sweeps/{sweep.id}/trials lists them")
+    status = TrialState(row["status"].iloc[0])
+    metrics = store.metrics_frame(sweep.id, [trial_id], live=True).sort_values("step", kind="stable")
     series = {name: Series(steps=[int(s) for s in group["step"]],
                            values=[None if v is None or not np.isfinite(v) else float(v) for v in group["value"]])
               for name, group in metrics.groupby("name")}
-    return TrialMetricsPublic(id=sweep["id"], trial_id=trial_id, status=status, live=status == "running",
+    return TrialMetricsPublic(id=sweep.id, trial_id=trial_id, status=status, live=status is TrialState.RUNNING,
                               series=series)

@@ -1,4 +1,7 @@
-"""Sweeps: launch (202 + id), list, status with progress, cancel, and their trials (JSON or CSV)."""
+"""Sweeps: launch (202 + id), list, status with progress, cancel, and their trials (JSON or CSV).
+
+Routes parse and serialize; what they do is `sweeps.application`'s, the same as the CLI's.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +9,15 @@ import io
 import math
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, HTTPException, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 
 from service.deps import RunnerDep, SettingsDep, StoreDep, SweepDep, TokenDep
 from service.errors import problems
-from service.runner import UNFINISHED
 from service.schemas import SweepCreated, SweepPublic, SweepsPublic, TrialPublic, TrialsPublic
-from sweeps.engine import expand
-from sweeps.spec import SweepSpec, parse_spec
-from sweeps.store import FINISHED, Store, sweep_id_of
+from sweeps import application
+from sweeps.domain import TrialState
+from sweeps.spec import SweepSpec
+from sweeps.store import SweepInfo
 
 router = APIRouter(prefix="/sweeps", tags=["sweeps"])
 
@@ -25,67 +28,50 @@ EXAMPLE = {
 }
 
 
-def public(store: Store, info: dict[str, Any]) -> SweepPublic:
-    """The public view of `Store.sweep_info`, with progress and whether it is an adaptive search."""
-    counts = info["counts"]
-    done = sum(n for s, n in counts.items() if s in FINISHED)
-    n = int(info["n_trials"])
-    return SweepPublic(**{k: info[k] for k in ("id", "name", "status", "n_trials", "created_at", "updated_at")},
-                       counts=counts, progress=min(done / n, 1.0) if n else 0.0,
-                       adaptive=store.spec(info["id"]).search is not None,
-                       runner=(store.lease(info["id"]) or {}).get("owner"))
+def public(info: SweepInfo) -> SweepPublic:
+    """The public view of a `SweepInfo`."""
+    return SweepPublic(id=info.id, name=info.name, status=info.status, n_trials=info.n_trials, counts=info.counts,
+                       progress=info.progress, adaptive=info.adaptive, runner=info.runner, family=info.family,
+                       task=info.task, parameterizations=list(info.parameterizations), best_loss=info.best_loss,
+                       created_at=info.created_at, updated_at=info.updated_at)
 
 
 @router.post("", status_code=202, response_model=SweepCreated, dependencies=[TokenDep],
              responses=problems(400, 401, 413, 422, 429),
-             summary="Launch a sweep (or resume the same spec: the id is a hash of it)")
+             summary="Launch a sweep (the id is a hash of the spec: the same spec resumes it, and reopens it when "
+                     "it was cancelled or failed)")
 def create_sweep(spec: Annotated[SweepSpec, Body(openapi_examples={"mlp": {"summary": "SP vs μP over width",
                                                                              "value": EXAMPLE}})],
                  store: StoreDep, settings: SettingsDep, runner: RunnerDep, response: Response) -> SweepCreated:
-    data = spec.model_dump(mode="json")
-    server = settings.limits()
-    data["limits"] = {k: min(v, server[k]) for k, v in data["limits"].items()}  # a client cannot raise a bound
-    spec = parse_spec(data)  # SpecError → 422 naming the bound (service.errors)
-    configs = expand(spec)
-    sweep_id = sweep_id_of(spec)
-    if store.status_or_none(sweep_id) not in UNFINISHED:
-        active = store.n_sweeps(status=UNFINISHED)
-        if active >= settings.max_active_sweeps:
-            raise HTTPException(429, f"max_active_sweeps: {active} sweeps are pending or running, the bound is "
-                                     f"{settings.max_active_sweeps}; wait for one or cancel one (DELETE)",
-                                headers={"Retry-After": "30"})
-    store.ensure_sweep(spec, configs)
-    if store.sweep_status(sweep_id) in ("cancelled", "failed"):
-        store.reopen(sweep_id)  # launching the same spec again resumes it
-    status = store.sweep_status(sweep_id)
-    if status != "completed" and settings.run_sweeps:
-        runner.submit(sweep_id)
-    response.headers["Location"] = f"/api/v1/sweeps/{sweep_id}"
-    return SweepCreated(id=sweep_id, status=status, n_trials=store.sweep_info(sweep_id)["n_trials"],
-                        location=f"/api/v1/sweeps/{sweep_id}")
+    launched = application.launch(store, spec, limits=settings.limits(), max_active=settings.max_active_sweeps)
+    if launched.runnable and settings.run_sweeps:
+        runner.submit(launched.sweep_id)
+    location = f"/api/v1/sweeps/{launched.sweep_id}"
+    response.headers["Location"] = location
+    return SweepCreated(id=launched.sweep_id, status=launched.status, n_trials=launched.n_trials,
+                        created=launched.created, reopened=launched.reopened, location=location)
 
 
-@router.get("", response_model=SweepsPublic, responses=problems(422), summary="List sweeps, oldest first")
+@router.get("", response_model=SweepsPublic, responses=problems(422), summary="List sweeps, newest first")
 def list_sweeps(store: StoreDep, settings: SettingsDep, offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> SweepsPublic:
     limit = min(limit, settings.max_page)
-    rows = store.sweeps(offset=offset, limit=limit)
-    return SweepsPublic(data=[public(store, r) for r in rows], count=store.n_sweeps(), offset=offset, limit=limit)
+    return SweepsPublic(data=[public(i) for i in store.sweeps(offset=offset, limit=limit)],
+                        count=store.n_sweeps(), offset=offset, limit=limit)
 
 
 @router.get("/{sweep_id}", response_model=SweepPublic, responses=problems(404, 422),
             summary="A sweep's status, counts by trial status and progress")
-def get_sweep(sweep: SweepDep, store: StoreDep) -> SweepPublic:
-    return public(store, sweep)
+def get_sweep(sweep: SweepDep) -> SweepPublic:
+    return public(sweep)
 
 
 @router.delete("/{sweep_id}", status_code=202, response_model=SweepPublic, dependencies=[TokenDep],
                responses=problems(401, 404, 422),
                summary="Cancel a sweep: running trials are stopped, the rest marked cancelled")
 def cancel_sweep(sweep: SweepDep, store: StoreDep) -> SweepPublic:
-    if sweep["status"] in UNFINISHED:
-        store.cancel(sweep["id"])
-    return public(store, store.sweep_info(sweep["id"]))
+    application.cancel(store, sweep.id)
+    return public(store.sweep(sweep.id))
 
 
 @router.get("/{sweep_id}/trials", response_model=TrialsPublic, responses={
@@ -94,18 +80,17 @@ def cancel_sweep(sweep: SweepDep, store: StoreDep) -> SweepPublic:
             summary="The trials of a sweep (JSON, or CSV with format=csv)")
 def list_trials(sweep: SweepDep, store: StoreDep, settings: SettingsDep,
                 format: Annotated[Literal["json", "csv"], Query()] = "json",
-                status: Annotated[Literal["pending", "running", "completed", "diverged", "failed", "cancelled"] | None,
-                                  Query()] = None,
+                status: Annotated[TrialState | None, Query()] = None,
                 offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 1000) -> Any:
-    trials = store.trials_frame(sweep["id"]).sort_values(["parameterization", "width", "depth", "lr", "seed"])
+    trials = store.trials_frame(sweep.id).sort_values(["parameterization", "width", "depth", "lr", "seed"])
     if status is not None:
-        trials = trials[trials["status"] == status]
+        trials = trials[trials["status"] == status.value]
     if format == "csv":
         buffer = io.StringIO()
         trials.to_csv(buffer, index=False)
         return Response(buffer.getvalue(), media_type="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{sweep["id"]}-trials.csv"'})
+                        headers={"Content-Disposition": f'attachment; filename="{sweep.id}-trials.csv"'})
     limit = min(limit, settings.max_page)
     page = trials.iloc[offset:offset + limit]
     rows = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}

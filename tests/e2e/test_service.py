@@ -39,7 +39,7 @@ def test_launch_poll_predict_then_browse_the_dashboards(serve):
         assert done["status"] == "completed" and sum(done["counts"].values()) == 18
         assert set(done["counts"]) <= {"completed", "diverged"}
         prediction = server.get(f"/api/v1/sweeps/{sweep_id}/optimal-lr?width=1024")["predictions"][param]
-        assert prediction["low"] < prediction["lr"] < prediction["high"] and prediction["warnings"]  # 2 doublings out
+        assert prediction["lr_low"] < prediction["lr"] < prediction["lr_high"] and prediction["warnings"]  # 2 doublings out
     browse(server, ids)
 
 

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.main import create_app
-from service.settings import Settings
+from sweeps.settings import Settings
 from sweeps.spec import parse_spec
 from tests.sweeps.conftest import small_spec
 

@@ -9,13 +9,14 @@ import time
 import pandas as pd
 import pytest
 
-from sweeps.engine import expand, run_sweep
-from sweeps.executors import LocalExecutor
+from sweeps import application
+from sweeps.search import expand
+from sweeps.run import LocalExecutor
 from sweeps.spec import parse_spec
-from sweeps.store import Store, sweep_id_of
-from sweeps.trial import probe_steps
+from sweeps.store import Store
+from sweeps.run import probe_steps
 from tests.service.conftest import AUTH, body
-from tests.sweeps.conftest import Synthetic, small_spec, truth
+from tests.sweeps.conftest import Synthetic, run_spec, small_spec, truth
 
 PROBLEM = "application/problem+json"
 
@@ -34,7 +35,7 @@ def synthetic_sweep(settings) -> str:
     """A finished SP-vs-μP sweep with known optima (η* = −8.3 − drift·log2(N/64)) in the client's store."""
     spec = parse_spec(small_spec(parameterizations=[{"name": "sp"}, {"name": "mup"}], base_width=64,
                                  widths=[64, 128, 256], lr={"log2_min": -14, "log2_max": -4}))
-    return run_sweep(spec, Store(settings.store), Synthetic())
+    return run_spec(spec, Store(settings.store), Synthetic())
 
 
 def test_health_openapi_and_dashboards_are_served(client):
@@ -70,12 +71,12 @@ def test_launch_returns_202_with_the_content_hash_id_and_relaunch_is_idempotent(
     response = client.post("/api/v1/sweeps", json=body(), headers=AUTH)
     assert response.status_code == 202
     created = response.json()
-    sweep_id = sweep_id_of(parse_spec({**body(), "limits": {"max_trials": 64, "max_steps": 1000, "max_width": 512,
-                                                            "max_depth": 8}}))
-    assert created == {"id": sweep_id, "status": "pending", "n_trials": 4, "location": f"/api/v1/sweeps/{sweep_id}"}
+    sweep_id = parse_spec(body()).sweep_id  # the spec's own id: the server's limits are checked, not written in
+    assert created == {"id": sweep_id, "status": "pending", "n_trials": 4, "created": True, "reopened": False,
+                       "location": f"/api/v1/sweeps/{sweep_id}"}
     assert response.headers["location"] == created["location"]
     again = client.post("/api/v1/sweeps", json=body(), headers=AUTH).json()
-    assert again["id"] == sweep_id
+    assert again["id"] == sweep_id and again["created"] is False
     got = client.get(f"/api/v1/sweeps/{sweep_id}").json()
     assert got["status"] == "pending" and got["counts"] == {"pending": 4} and got["progress"] == 0.0
     listed = client.get("/api/v1/sweeps").json()
@@ -84,7 +85,7 @@ def test_launch_returns_202_with_the_content_hash_id_and_relaunch_is_idempotent(
 
 @pytest.mark.parametrize("overrides, needles", [
     (dict(widths=[32, 1024]), ["widths: 1024 exceeds limits.max_width 512"]),
-    (dict(steps=5000), ["steps 5000 exceeds limits.max_steps 1000"]),
+    (dict(steps=5000), ["steps: 5000 exceeds limits.max_steps 1000"]),
     (dict(lr={"log2_min": -20, "log2_max": 0, "log2_step": 0.25}), ["the grid has 162 trials", "over limits.max_trials"]),
     (dict(widths=[32, 1024], limits={"max_width": 100000}), ["exceeds limits.max_width 512"]),  # cannot raise it
     (dict(model={"family": "cnn"}), ["model.family", "'cnn'", "mlp"]),
@@ -180,7 +181,7 @@ def test_optimal_lr_predicts_with_interval_provenance_and_extrapolation_warning(
     far = client.get(f"/api/v1/sweeps/{sweep_id}/optimal-lr?width=4096&parameterization=sp").json()
     sp = far["predictions"]["sp"]
     assert set(far["predictions"]) == {"sp"} and sp["log2_lr"] == pytest.approx(-8.3 - 6, abs=1e-6)
-    assert sp["low"] <= sp["lr"] <= sp["high"] and math.isclose(sp["lr"], 2 ** sp["log2_lr"])
+    assert sp["lr_low"] <= sp["lr"] <= sp["lr_high"] and math.isclose(sp["lr"], 2 ** sp["log2_lr"])
     assert "extrapolating 4.0 doublings of width" in sp["warnings"][0]
     assert [(o["width"], o["depth"]) for o in sp["optima"]] == [(64, 1), (128, 1), (256, 1)]
     assert sp["fit"]["used"] == [[64, 1], [128, 1], [256, 1]]
@@ -197,7 +198,7 @@ def test_optimal_lr_without_a_fit_is_409(client):
 
 def test_sharpness_series_from_a_real_sweep(client, settings):
     spec = parse_spec(small_spec(sharpness={"probes": 3, "variants": ["raw", "lr", "adam"], "max_iter": 10}))
-    sweep_id = run_sweep(spec, Store(settings.store), LocalExecutor())
+    sweep_id = run_spec(spec, Store(settings.store), LocalExecutor())
     doc = client.get(f"/api/v1/sweeps/{sweep_id}/sharpness").json()
     assert len(doc["series"]) == 4
     for s in doc["series"]:
@@ -257,14 +258,14 @@ def test_the_runner_executes_launched_sweeps_and_cancel_stops_one(make_client):
 
 def test_trial_metrics_finished_and_live(client, settings):
     store = Store(settings.store)
-    sweep_id = run_sweep(parse_spec(small_spec()), store, LocalExecutor())
+    sweep_id = run_spec(parse_spec(small_spec()), store, LocalExecutor())
     trial = store.trials_frame(sweep_id).iloc[0]
     doc = client.get(f"/api/v1/sweeps/{sweep_id}/trials/{trial.id}/metrics").json()
     assert doc["live"] is False and doc["status"] == "completed"
     assert doc["series"]["train_loss"]["steps"] == list(range(0, 40, 5))
     assert doc["series"]["eval_loss"]["values"][-1] == pytest.approx(trial.final_eval_loss)
     running_spec = parse_spec(small_spec(seeds=[7]))
-    running_id = store.ensure_sweep(running_spec, expand(running_spec))
+    running_id = application.launch(store, running_spec).sweep_id
     first = store.trials_frame(running_id).iloc[0]
     store.mark_running(running_id, first.id, "w")
     store.add_live(running_id, first.id, [(0, "train_loss", 2.5), (5, "train_loss", 2.25), (5, "sharpness/raw", 1.5)])
@@ -280,10 +281,8 @@ def test_a_sweep_held_by_another_runner_waits_for_it(make_client, settings):
     import socket
     client = make_client(run_sweeps=True)
     client.app.state.runner.retry_after = 0.3
-    spec = {**body(), "limits": settings.limits()}
-    sweep_id = sweep_id_of(parse_spec(spec))
     store = Store(settings.store)
-    store.ensure_sweep(parse_spec(spec), expand(parse_spec(spec)))
+    sweep_id = application.launch(store, parse_spec(body())).sweep_id
     cli_run = f"{socket.gethostname()}:{os.getpid()}:cli"
     store.acquire(sweep_id, cli_run)                                   # a CLI run holds it
     assert client.post("/api/v1/sweeps", json=body(), headers=AUTH).json()["id"] == sweep_id
@@ -301,10 +300,10 @@ def test_a_sweep_held_by_another_runner_waits_for_it(make_client, settings):
 def test_the_plugin_allowlist_is_exact(make_client, monkeypatch):
     from importlib.metadata import EntryPoint
 
-    import sweeps.plugins
-    from sweeps.tasks import TASKS
+    import sweeps.spec.plugins
+    from sweeps.spec.tasks import TASKS
     saved = dict(TASKS)
-    monkeypatch.setattr(sweeps.plugins, "entry_points", lambda group: [
+    monkeypatch.setattr(sweeps.spec.plugins, "entry_points", lambda group: [
         EntryPoint("parity", "tests.sweeps.toy_plugin:ParityTask", "paramz.tasks")] if group == "paramz.tasks" else [])
     try:
         spec = small_spec(task={"name": "parity", "options": {"d_in": 4}})
@@ -318,8 +317,8 @@ def test_the_plugin_allowlist_is_exact(make_client, monkeypatch):
 
 
 def test_without_the_dashboards_folder_the_api_still_serves(make_client, monkeypatch, tmp_path):
-    import service.main
-    monkeypatch.setattr(service.main, "DASHBOARDS", tmp_path / "missing")
+    import service.static
+    monkeypatch.setattr(service.static, "DASHBOARDS", tmp_path / "missing")
     client = make_client()
     assert client.get("/", follow_redirects=False).headers["location"] == "/docs"
     assert client.get("/dashboards/").status_code == 404 and client.get("/healthz").status_code == 200

@@ -16,15 +16,14 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
                                                status_code_conformance)
 
 from service.main import create_app
-from service.settings import Settings
-from sweeps.engine import run_sweep
+from sweeps.settings import Settings
 from sweeps.spec import parse_spec
 from sweeps.store import Store
 from tests.service.conftest import AUTH, TOKEN
-from tests.sweeps.conftest import Synthetic, small_spec
+from tests.sweeps.conftest import Synthetic, run_spec, small_spec
 
 STORE = f"sqlite:///{tempfile.mkdtemp(prefix='paramz-fuzz-')}/fuzz.db"
-SEEDED = run_sweep(parse_spec(small_spec(parameterizations=[{"name": "sp"}, {"name": "mup"}], base_width=64,
+SEEDED = run_spec(parse_spec(small_spec(parameterizations=[{"name": "sp"}, {"name": "mup"}], base_width=64,
                                          widths=[64, 128, 256], lr={"log2_min": -14, "log2_max": -4})),
                    Store(STORE), Synthetic())
 APP = create_app(Settings(store=STORE, executor="local", run_sweeps=False, token=TOKEN, max_trials=8, max_steps=20,

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 import yaml
 
-from sweeps.executors import Executor
+from sweeps import application
+from sweeps.domain import TrialResult, TrialState
+from sweeps.run import Executor, run_sweep
 from sweeps.spec import parse_spec
-from sweeps.trial import TrialResult
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "RAY_DEDUP_LOGS": "0"}
 
@@ -43,6 +44,13 @@ def make_spec():
     return lambda **overrides: parse_spec(small_spec(**overrides))
 
 
+def run_spec(spec, store, executor, progress=None) -> str:
+    """Launches ``spec`` and runs it to its end (what `paramz sweep run` does); returns the sweep id."""
+    launched = application.launch(store, spec)
+    run_sweep(store, launched.sweep_id, executor, progress)
+    return launched.sweep_id
+
+
 def cli(*args, timeout=300, **kw):
     return subprocess.run([sys.executable, "-m", "sweeps.cli", *map(str, args)], capture_output=True, text=True,
                           env=ENV, timeout=timeout, **kw)
@@ -61,16 +69,16 @@ class Synthetic(Executor):
     def __init__(self, noise: float = 0.0, crash_after: int | None = None) -> None:
         self.noise, self.crash_after, self.runs = noise, crash_after, Counter()
 
-    def run(self, configs, on_start, on_done, on_fail, should_stop, on_progress=None) -> bool:
+    def run(self, configs, events, should_stop) -> bool:
         for cfg in configs:
             if self.crash_after is not None and sum(self.runs.values()) >= self.crash_after:
                 raise RuntimeError("simulated crash of the runner")
-            on_start(cfg, "synthetic")
+            events.started(cfg, "synthetic")
             self.runs[cfg.id] += 1
             x, best = math.log2(cfg.lr), truth(cfg.label, cfg.width)
             noise = self.noise * np.random.default_rng([cfg.seed, int(x * 64) + 4096, cfg.width]).standard_normal()
             diverged = x > best + 3
             loss = None if diverged else 1 + 0.05 * (x - best) ** 2 + noise
-            on_done(cfg, TrialResult("diverged" if diverged else "completed", cfg.steps, loss, loss,
-                                     cfg.steps if diverged else None, 0.0, "synthetic"))
+            events.finished(cfg, TrialResult(TrialState.DIVERGED if diverged else TrialState.COMPLETED, cfg.steps,
+                                             loss, loss, cfg.steps if diverged else None, 0.0, "synthetic"))
         return True

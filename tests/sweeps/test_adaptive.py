@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sweeps.adaptive import Lattice, next_lrs, scales
+from sweeps.search.adaptive import Lattice, next_lrs, scales
 from sweeps.analysis import fit_transfer_law, optimal_lr_per_scale, verdict
-from sweeps.engine import run_sweep
 from sweeps.spec import SearchSpec, SpecError, parse_spec
 from sweeps.store import Store
-from tests.sweeps.conftest import Synthetic, small_spec, truth
+from tests.sweeps.conftest import Synthetic, run_spec, small_spec, truth
 
 def spec(search=None, seeds=(0,), params=("sp", "mup")):
     return parse_spec(small_spec(parameterizations=[{"name": p} for p in params], base_width=64,
@@ -24,10 +23,10 @@ def optima(store, sweep_id):
 
 def test_adaptive_finds_the_grid_optima_with_far_fewer_trials(tmp_path):
     store = Store(f"sqlite:///{tmp_path}/s.db")
-    grid_id = run_sweep(spec(), store, Synthetic())
+    grid_id = run_spec(spec(), store, Synthetic())
     executor = Synthetic()
-    adaptive_id = run_sweep(spec({}), store, executor)
-    assert adaptive_id != grid_id and store.sweep_status(adaptive_id) == "completed"
+    adaptive_id = run_spec(spec({}), store, executor)
+    assert adaptive_id != grid_id and store.status(adaptive_id) == "completed"
     grid, adaptive = optima(store, grid_id), optima(store, adaptive_id)
     assert grid.keys() == adaptive.keys() and len(grid) == 10
     for key, g in grid.items():
@@ -45,7 +44,7 @@ def test_adaptive_finds_the_grid_optima_with_far_fewer_trials(tmp_path):
 
 def test_later_scales_open_at_the_prediction_and_stay_narrow(tmp_path):
     store = Store(f"sqlite:///{tmp_path}/s.db")
-    sweep_id = run_sweep(spec({}), store, Synthetic())
+    sweep_id = run_spec(spec({}), store, Synthetic())
     trials = store.trials_frame(sweep_id)
     per_scale = trials.groupby(["parameterization", "width"]).size()
     first = per_scale.xs(64, level="width")
@@ -58,13 +57,13 @@ def test_later_scales_open_at_the_prediction_and_stay_narrow(tmp_path):
 
 def test_a_crash_mid_search_resumes_to_the_same_trials_and_runs_nothing_twice(tmp_path):
     reference = Store(f"sqlite:///{tmp_path}/ref.db")
-    ref_trials = reference.trials_frame(run_sweep(spec({}), reference, Synthetic()))
+    ref_trials = reference.trials_frame(run_spec(spec({}), reference, Synthetic()))
     store = Store(f"sqlite:///{tmp_path}/s.db")
     crashing = Synthetic(crash_after=17)
     with pytest.raises(RuntimeError, match="simulated crash"):
-        run_sweep(spec({}), store, crashing)
+        run_spec(spec({}), store, crashing)
     resumed = Synthetic()
-    sweep_id = run_sweep(spec({}), store, resumed)
+    sweep_id = run_spec(spec({}), store, resumed)
     trials = store.trials_frame(sweep_id)
     assert set(trials.id) == set(ref_trials.id) and set(trials.status) == {"completed", "diverged"}
     assert not set(crashing.runs) & set(resumed.runs)                          # finished work kept, not redone
@@ -73,8 +72,8 @@ def test_a_crash_mid_search_resumes_to_the_same_trials_and_runs_nothing_twice(tm
 
 def test_seed_noise_brings_in_optuna_refinement_and_the_budget_caps_it(tmp_path):
     store = Store(f"sqlite:///{tmp_path}/s.db")
-    quiet = run_sweep(spec({"tolerance": 0.5}, seeds=(0, 1, 2), params=("mup",)), store, Synthetic(noise=0.0))
-    noisy = run_sweep(spec({"tolerance": 0.3, "max_points": 9}, seeds=(0, 1, 2), params=("mup",)), store,
+    quiet = run_spec(spec({"tolerance": 0.5}, seeds=(0, 1, 2), params=("mup",)), store, Synthetic(noise=0.0))
+    noisy = run_spec(spec({"tolerance": 0.3, "max_points": 9}, seeds=(0, 1, 2), params=("mup",)), store,
                       Synthetic(noise=0.02))
     n_quiet = store.trials_frame(quiet).groupby("width").lr.nunique()
     n_noisy = store.trials_frame(noisy).groupby("width").lr.nunique()

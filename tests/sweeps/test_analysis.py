@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.sweeps.conftest import run_spec
 from sweeps.analysis import fit_transfer_law, optimal_lr_per_scale, predict, verdict
 
 GRID = np.arange(-12.0, -3.0, 1.0)  # log2 LR
@@ -80,27 +81,26 @@ def test_width_and_depth_fit_and_prediction_with_extrapolation_warning():
     fit = fit_transfer_law(optimal_lr_per_scale(trials), base_width=64, base_depth=2)["p"]
     assert (fit.a, fit.b) == (pytest.approx(-0.5, abs=0.1), pytest.approx(0.25, abs=0.1))
     inside = predict(fit, 128, 4)
-    assert inside["log2_lr"] == pytest.approx(-8.25, abs=0.15) and inside["warnings"] == []
-    assert inside["low"] < inside["lr"] < inside["high"]
+    assert inside.log2_lr == pytest.approx(-8.25, abs=0.15) and inside.warnings == ()
+    assert inside.lr_low < inside.lr < inside.lr_high
     far = predict(fit, 2048, 4)
-    assert far["log2_lr"] == pytest.approx(-8 - 2.5 + 0.25, abs=0.4)
-    assert "extrapolating 3.0 doublings of width" in far["warnings"][0]
-    far_sd = math.log2(far["high"] / far["low"])
-    assert far_sd > math.log2(inside["high"] / inside["low"])  # the interval widens out there
+    assert far.log2_lr == pytest.approx(-8 - 2.5 + 0.25, abs=0.4)
+    assert "extrapolating 3.0 doublings of width" in far.warnings[0]
+    far_sd = math.log2(far.lr_high / far.lr_low)
+    assert far_sd > math.log2(inside.lr_high / inside.lr_low)  # the interval widens out there
 
 
 def test_edge_optima_are_left_out_of_the_fit_and_named():
     trials = pd.concat([synthetic(lambda w, d: -7.0, widths=(64, 128, 256)),
                         synthetic(lambda w, d: -2.0, widths=(512,))])
     fit = fit_transfer_law(optimal_lr_per_scale(trials), base_width=64, base_depth=2)["p"]
-    assert fit.left_out == [(512, 2, "edge of grid")] and len(fit.used) == 3
+    assert list(fit.left_out) == [(512, 2, "edge of grid")] and len(fit.used) == 3
 
 
 @pytest.mark.slow
 def test_real_sweep_sp_drifts_and_mup_transfers(tmp_path):
     """MLP on the teacher task, AdamW, widths 128–512 (batch 32, far below every width), run by the engine."""
-    from sweeps.engine import run_sweep
-    from sweeps.executors import LocalExecutor
+    from sweeps.run import LocalExecutor
     from sweeps.spec import parse_spec
     from sweeps.store import Store
 
@@ -110,7 +110,7 @@ def test_real_sweep_sp_drifts_and_mup_transfers(tmp_path):
         "depths": [2], "lr": {"log2_min": -13, "log2_max": -6}, "steps": 300, "batch_size": 32, "eval_every": 300,
         "sharpness": {"probes": 0}})
     store = Store(f"sqlite:///{tmp_path}/t.db")
-    sweep_id = run_sweep(spec, store, LocalExecutor())
+    sweep_id = run_spec(spec, store, LocalExecutor())
     fits = fit_transfer_law(optimal_lr_per_scale(store.trials_frame(sweep_id)), base_width=128, base_depth=2)
     assert verdict(fits["sp"])["width"].startswith("drifts") and fits["sp"].a < -0.8
     assert verdict(fits["mup"])["width"].startswith("transfers") and abs(fits["mup"].a) < 0.45

@@ -9,8 +9,9 @@ import threading
 import pandas as pd
 import pytest
 
-from sweeps.engine import run_sweep
-from sweeps.executors import LocalExecutor
+from tests.sweeps.conftest import run_spec
+from sweeps import application
+from sweeps.run import LocalExecutor
 from sweeps.store import Store
 
 from sweeps.cli import main
@@ -19,9 +20,9 @@ from sweeps.cli import main
 def test_sweep_records_every_trial_with_metrics_and_divergence_is_data(tmp_path, make_spec):
     store = Store(f"sqlite:///{tmp_path}/s.db")
     spec = make_spec(lr={"values": [1e-3, 1e-2, 1e4]})  # 1e4: absurd
-    sweep_id = run_sweep(spec, store, LocalExecutor())
+    sweep_id = run_spec(spec, store, LocalExecutor())
     trials = store.trials_frame(sweep_id)
-    assert store.sweep_status(sweep_id) == "completed" and len(trials) == 6
+    assert store.status(sweep_id) == "completed" and len(trials) == 6
     bad = trials[trials.lr == 1e4]
     assert set(bad.status) == {"diverged"} and bad.diverged_step.notna().all() and bad.final_eval_loss.isna().all()
     good = trials[trials.lr != 1e4]
@@ -39,7 +40,7 @@ def test_sweep_records_every_trial_with_metrics_and_divergence_is_data(tmp_path,
 def test_rerun_of_the_same_spec_resumes_and_runs_nothing_twice(tmp_path, make_spec):
     store = Store(f"sqlite:///{tmp_path}/s.db")
     spec = make_spec()
-    first = run_sweep(spec, store, LocalExecutor())
+    first = run_spec(spec, store, LocalExecutor())
     before = store.trials_frame(first).set_index("id")[["finished_at", "attempts"]]
     # simulate a runner killed mid-trial: one trial left "running", one "pending", with no metrics
     ids = list(before.index)
@@ -48,9 +49,9 @@ def test_rerun_of_the_same_spec_resumes_and_runs_nothing_twice(tmp_path, make_sp
         conn.exec_driver_sql("UPDATE trials SET status='pending', finished_at=NULL WHERE id=?", (ids[1],))
         conn.exec_driver_sql("DELETE FROM metrics WHERE trial_id IN (?, ?)", (ids[0], ids[1]))
         conn.exec_driver_sql("UPDATE sweeps SET status='running'")
-    second = run_sweep(spec, store, LocalExecutor())
+    second = run_spec(spec, store, LocalExecutor())
     after = store.trials_frame(second).set_index("id")
-    assert second == first and store.sweep_status(first) == "completed"
+    assert second == first and store.status(first) == "completed"
     assert (after.status == "completed").all()
     assert after.loc[ids[2:], "finished_at"].equals(before.loc[ids[2:], "finished_at"])  # not run again
     assert (after.loc[ids[:2], "attempts"] == 2).all() and (after.loc[ids[2:], "attempts"] == 1).all()
@@ -68,11 +69,11 @@ def test_cancel_stops_the_sweep_and_keeps_finished_trials(tmp_path, make_spec):
             done.set()
             store.request_cancel(sweep_id)
 
-    from sweeps.engine import expand
-    sweep_id = store.ensure_sweep(spec, expand(spec))
-    run_sweep(spec, store, LocalExecutor(), progress=progress)
+    from sweeps.search import expand
+    sweep_id = application.launch(store, spec).sweep_id
+    run_spec(spec, store, LocalExecutor(), progress=progress)
     counts = store.counts(sweep_id)
-    assert store.sweep_status(sweep_id) == "cancelled"
+    assert store.status(sweep_id) == "cancelled"
     assert counts["completed"] >= 2 and counts["cancelled"] >= 1 and sum(counts.values()) == 16
 
 
@@ -90,7 +91,10 @@ def test_cli_local_run_report_list_status_export(tmp_path, spec_file, capsys):
     doc = json.loads(run.stdout)
     assert doc["status"] == "completed" and doc["counts"] == {"completed": 2, "diverged": 2}
     report = json.loads(cli("sweep", "report", doc["id"], "--store", url, "--json").stdout)
-    assert len(report["rows"]) == 2 and all(row["losses"]["10000.0"] is None for row in report["rows"])
+    assert len(report["curves"]) == 2
+    assert all([(p["lr"], p["diverged"], p["loss"] is None) for p in c["points"]] == [(1e-3, False, False),
+                                                                                      (1e4, True, True)]
+               for c in report["curves"])
     # every optimum sits at the grid edge (the only finite LR), so no law is fitted from them
     assert [o["flags"][:1] for o in report["optima"]] == [["edge"], ["edge"]] and report["fits"] == {}
     assert cli("sweep", "report", doc["id"], "--store", url, "--predict", "width=big").returncode == 2
@@ -123,27 +127,27 @@ def test_cli_local_run_report_list_status_export(tmp_path, spec_file, capsys):
 
 
 def test_a_trial_that_raises_is_failed_with_its_error_kept_and_the_sweep_goes_on(tmp_path, make_spec, monkeypatch):
-    import sweeps.executors
-    real = sweeps.executors.run_trial
+    import sweeps.run.executors.local
+    real = sweeps.run.executors.local.run_trial
 
     def flaky(cfg, report=None):
         if cfg.lr == 1e-2:
             raise RuntimeError("out of memory (simulated)")
         return real(cfg, report)
 
-    monkeypatch.setattr(sweeps.executors, "run_trial", flaky)
+    monkeypatch.setattr(sweeps.run.executors.local, "run_trial", flaky)
     store = Store(f"sqlite:///{tmp_path}/s.db")
-    sweep_id = run_sweep(make_spec(), store, LocalExecutor())
+    sweep_id = run_spec(make_spec(), store, LocalExecutor())
     trials = store.trials_frame(sweep_id)
     failed = trials[trials.status == "failed"]
     assert len(failed) == 2 and failed.error.str.contains("out of memory \\(simulated\\)").all()
     assert (trials[trials.lr == 1e-3].status == "completed").all()
-    assert store.sweep_status(sweep_id) == "completed"  # every trial finished, two of them as failed
+    assert store.status(sweep_id) == "failed"  # every trial finished, two of them failed: the sweep says so
 
 
 def test_a_running_trial_streams_a_prefix_of_its_metrics(make_spec):
-    from sweeps.engine import expand
-    from sweeps.trial import run_trial
+    from sweeps.search import expand
+    from sweeps.run import run_trial
     cfg = expand(make_spec())[0]
     reports = []
     result = run_trial(cfg, reports.append, every=0)
@@ -155,13 +159,13 @@ def test_a_running_trial_streams_a_prefix_of_its_metrics(make_spec):
 def test_live_metrics_are_kept_apart_and_cleared_by_finish_retry_resume_and_cancel(tmp_path, make_spec, monkeypatch):
     import functools
 
-    import sweeps.executors
-    from sweeps.engine import expand
-    from sweeps.trial import run_trial
+    import sweeps.run.executors.local
+    from sweeps.search import expand
+    from sweeps.run import run_trial
     store = Store(f"sqlite:///{tmp_path}/s.db")
     spec = make_spec()
     configs = expand(spec)
-    sweep_id = store.ensure_sweep(spec, configs)
+    sweep_id = application.launch(store, spec).sweep_id
     a, b = configs[0].id, configs[1].id
     store.add_live(sweep_id, a, [(0, "train_loss", 2.0), (5, "train_loss", math.inf)])
     store.add_live(sweep_id, b, [(0, "train_loss", 3.0)])
@@ -179,9 +183,9 @@ def test_live_metrics_are_kept_apart_and_cleared_by_finish_retry_resume_and_canc
     calls = []
     original = Store.add_live
     monkeypatch.setattr(Store, "add_live", lambda self, *args: (calls.append(args[1]), original(self, *args)))
-    monkeypatch.setattr(sweeps.executors, "run_trial", functools.partial(run_trial, every=0))
+    monkeypatch.setattr(sweeps.run.executors.local, "run_trial", functools.partial(run_trial, every=0))
     fresh = Store(f"sqlite:///{tmp_path}/t.db")
-    sweep_id = run_sweep(spec, fresh, LocalExecutor())
+    sweep_id = run_spec(spec, fresh, LocalExecutor())
     assert set(calls) == set(fresh.trials_frame(sweep_id).id)                # every trial streamed through the engine
     final = fresh.metrics_frame(sweep_id, live=True)
     assert not final.live.any() and len(final) == len(fresh.metrics_frame(sweep_id))  # and finishing cleared it
@@ -193,17 +197,17 @@ def test_one_runner_per_sweep_through_the_lease(tmp_path, make_spec):
     import subprocess
     import sys
 
-    from sweeps.engine import expand
+    from sweeps.search import expand
     from sweeps.store import SweepBusy
     store = Store(f"sqlite:///{tmp_path}/s.db")
     spec = make_spec()
-    sweep_id = store.ensure_sweep(spec, expand(spec))
+    sweep_id = application.launch(store, spec).sweep_id
     alive = f"{socket.gethostname()}:{os.getpid()}:other"
     store.acquire(sweep_id, alive)
     with pytest.raises(SweepBusy, match=f"already being run by {alive}"):
         store.acquire(sweep_id, f"{socket.gethostname()}:{os.getpid()}:mine")
     with pytest.raises(SweepBusy):
-        run_sweep(spec, store, LocalExecutor())
+        run_spec(spec, store, LocalExecutor())
     assert store.counts(sweep_id) == {"pending": 4} and store.held(sweep_id)
     assert store.heartbeat(sweep_id, alive) and not store.heartbeat(sweep_id, "someone-else")
     store.release(sweep_id, alive)
@@ -212,16 +216,16 @@ def test_one_runner_per_sweep_through_the_lease(tmp_path, make_spec):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     store.acquire(sweep_id, f"{socket.gethostname()}:{int(dead.stdout)}:killed")  # its process is gone (kill -9)
     assert not store.held(sweep_id)
-    run_sweep(spec, store, LocalExecutor())                                      # so it is taken over at once
+    run_spec(spec, store, LocalExecutor())                                      # so it is taken over at once
     assert store.counts(sweep_id) == {"completed": 4} and store.lease(sweep_id) is None  # and released at the end
 
     other_host = Store(f"sqlite:///{tmp_path}/t.db")
-    other_id = other_host.ensure_sweep(spec, expand(spec))
+    other_id = application.launch(other_host, spec).sweep_id
     other_host.acquire(other_id, "elsewhere:123:x")
     with pytest.raises(SweepBusy):
         other_host.acquire(other_id, "me:1:y")
     assert other_host.acquire(other_id, "me:1:y", stale_after=0.0) is None       # a silent host: stale by time
-    assert other_host.lease(other_id)["owner"] == "me:1:y"
+    assert other_host.lease(other_id).owner == "me:1:y"
 
 
 def test_cli_refuses_a_sweep_another_runner_holds(tmp_path, spec_file, capsys):
@@ -229,12 +233,11 @@ def test_cli_refuses_a_sweep_another_runner_holds(tmp_path, spec_file, capsys):
     import socket
 
     from sweeps.spec import load_spec
-    from sweeps.store import sweep_id_of
     path = spec_file()
     store = Store(f"sqlite:///{tmp_path}/s.db")
     spec = load_spec(path)
-    store.ensure_sweep(spec, [])
-    store.acquire(sweep_id_of(spec), f"{socket.gethostname()}:{os.getpid()}:service")
+    application.launch(store, spec).sweep_id
+    store.acquire(spec.sweep_id, f"{socket.gethostname()}:{os.getpid()}:service")
     code = main(["sweep", "run", str(path), "--executor", "local", "--store", store.url])
     err = capsys.readouterr().err
     assert code == 2 and "already being run by" in err and ":service" in err and "Traceback" not in err
@@ -244,13 +247,13 @@ def test_cli_cancel_and_adaptive_flag(tmp_path, spec_file, capsys):
     import os
     import socket
 
-    from sweeps.engine import expand
+    from sweeps.search import expand
     from sweeps.spec import load_spec
     url = f"sqlite:///{tmp_path}/s.db"
     store = Store(url)
     path = spec_file()
     spec = load_spec(path)
-    sweep_id = store.ensure_sweep(spec, expand(spec))
+    sweep_id = application.launch(store, spec).sweep_id
     store.acquire(sweep_id, f"{socket.gethostname()}:{os.getpid()}:runner")   # a live runner holds it
     assert main(["sweep", "cancel", sweep_id, "--store", url, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "cancelling"      # its runner will stop it

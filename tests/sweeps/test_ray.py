@@ -97,8 +97,8 @@ def test_a_worker_killed_mid_trial_is_replaced_and_the_trial_retried(tmp_path, s
 CLUSTER_SCRIPT = """
 import sys
 from ray.cluster_utils import Cluster
-from sweeps.engine import run_sweep
-from sweeps.executors import RayExecutor
+from sweeps import application
+from sweeps.run import RayExecutor
 from sweeps.spec import load_spec
 from sweeps.store import Store
 
@@ -110,8 +110,8 @@ try:
     import ray
     print("nodes", len([n for n in ray.nodes() if n["Alive"]]), "workers", executor.n_workers, flush=True)
     store = Store(sys.argv[2])
-    sweep_id = run_sweep(load_spec(sys.argv[1]), store, executor)
-    print("status", store.sweep_status(sweep_id), flush=True)
+    sweep_id = application.launch(store, load_spec(sys.argv[1])).sweep_id
+    print("status", application.run(store, sweep_id, executor), flush=True)
     executor.close()
 finally:
     cluster.shutdown()

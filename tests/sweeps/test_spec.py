@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sweeps.engine import expand
+from sweeps.search import expand
 from sweeps.spec import SpecError, load_spec, parse_spec
 
 from tests.sweeps.conftest import cli, small_spec
@@ -51,7 +51,7 @@ def test_parameterization_labels_are_unique_per_setting():
 def test_missing_field_says_required():
     data = small_spec()
     del data["steps"]
-    with pytest.raises(SpecError, match="steps: required; add it to the spec"):
+    with pytest.raises(SpecError, match="steps: required; add it"):
         parse_spec(data)
 
 
@@ -74,12 +74,12 @@ def test_example_specs_load(path):
     spec = load_spec(path)
     if spec.search is None:
         assert spec.n_trials == len(expand(spec)) > 0
-    else:  # an adaptive sweep starts empty; its first batch is the coarse opening of every parameterization
-        from sweeps.adaptive import plan
-        from sweeps.store import Store
-        store = Store("sqlite:///:memory:")
-        opening = plan(spec, store.trials_frame(store.ensure_sweep(spec, [])))
-        assert expand(spec) == [] and len(opening) == len(spec.parameterizations) and spec.n_trials > 0
+    else:  # an adaptive sweep starts with the coarse opening of every parameterization at the first scale
+        from sweeps.search import strategy_for
+        first = strategy_for(spec).first_trials()
+        assert {c.label for c in first} == {p.label for p in spec.parameterizations}
+        assert {(c.width, c.depth) for c in first} == {(min(spec.widths), min(spec.depths))}
+        assert 0 < len(first) < spec.n_trials
 
 
 def test_cli_refuses_a_bad_spec_with_one_line(spec_file):

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from paramz.errors import ConfigError
-from sweeps.tasks import _stdlib_bytes, make_task
+from sweeps.spec.tasks import _stdlib_bytes, make_task
 
 
 @pytest.mark.parametrize("name", ["teacher", "icl-copy", "bytes"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from sweeps.tasks import Task
+from sweeps.spec.tasks import Task
 
 
 class ParityTask(Task):

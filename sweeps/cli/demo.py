@@ -19,15 +19,16 @@ import torch
 from rich.console import Console
 
 import paramz
-from sweeps.cli import verdict_table
-from sweeps.commands import loss_table, report_table, transfer_report
-from sweeps.engine import run_sweep
-from sweeps.executors import RayExecutor
-from sweeps.plots import coord_check_figure, write_html
+from paramz.cli.coordcheck import verdict_table
+from paramz.cli.plots import coord_check_figure, write_html
+from sweeps import application
+from sweeps.cli.sweep import report_table
+from sweeps.domain import TrialState
+from sweeps.run import RayExecutor
 from sweeps.spec import load_spec
 from sweeps.store import Store
 
-SPEC = Path(__file__).parent / "examples" / "demo.yaml"
+SPEC = Path(__file__).parents[1] / "examples" / "demo.yaml"
 
 
 def coordinate_checks(console: Console, out_dir: Path) -> bool:
@@ -45,30 +46,32 @@ def coordinate_checks(console: Console, out_dir: Path) -> bool:
 def sweep(console: Console, out_dir: Path) -> str:
     store = Store(f"sqlite:///{out_dir / 'paramz.db'}")
     spec = load_spec(SPEC)
+    launched = application.launch(store, spec)
     executor = RayExecutor()
     try:
         start = time.perf_counter()
         last = [0]
 
         def progress(counts: dict[str, int]) -> None:
-            done = sum(counts.get(s, 0) for s in ("completed", "diverged", "failed"))
+            done = sum(n for s, n in counts.items() if TrialState(s).is_finished())
             if done >= last[0] + 8 or done == spec.n_trials:
                 last[0] = done
                 console.print(f"  {done}/{spec.n_trials} trials done {counts}")
 
         console.print(f"sweep {spec.name}: {spec.n_trials} trials on {executor.n_workers} Ray workers")
-        sweep_id = run_sweep(spec, store, executor, progress)
+        sweep_id = launched.sweep_id
+        application.run(store, sweep_id, executor, progress)
     finally:
         executor.close()
-    console.print(report_table(loss_table(store, sweep_id), sweep_id))
-    analysis = transfer_report(store, sweep_id)
-    for o in analysis["optima"]:
-        console.print(f"  {o['parameterization']:>4} width {o['width']:>5}: log2 η* = {o['log2_lr']:+.2f} "
-                      f"[{o['low']:+.2f}, {o['high']:+.2f}] {' '.join(o['flags'])}")
-    for param, axes in analysis["verdicts"].items():
+    analysis = application.report(store, sweep_id)
+    console.print(report_table(analysis, sweep_id))
+    for o in analysis.optima:
+        console.print(f"  {o.parameterization:>4} width {o.width:>5}: log2 η* = {o.log2_lr:+.2f} "
+                      f"[{o.low:+.2f}, {o.high:+.2f}] {' '.join(o.flags)}")
+    for param, axes in analysis.verdicts.items():
         for axis, text in axes.items():
             console.print(f"[bold]{param}[/] {axis}: {text}")
-    console.print(f"sweep {sweep_id} {store.sweep_status(sweep_id)} in {time.perf_counter() - start:.0f} s; "
+    console.print(f"sweep {sweep_id} {store.status(sweep_id).value} in {time.perf_counter() - start:.0f} s; "
                   f"store {store.url}; `paramz sweep report {sweep_id} --store {store.url}`")
     return sweep_id
 

@@ -2,35 +2,73 @@
 
 A spec names a model family and its fixed dims, a task, one or more parameterizations, a base
 shape, the widths × depths × LRs × seeds grid, the optimizer, the training length, the sharpness
-probe settings and its limits. `load_spec` reads a file, `parse_spec` a dict (the REST body).
+probe settings and its limits. `load_spec` reads a file, `parse_spec` a dict (the REST body),
+`stored_spec` a spec the store kept (validated when it was created, so registry checks are skipped:
+a sweep stays readable after a plugin is uninstalled).
+
+Ids are content hashes: the sweep id hashes `SweepSpec.canonical_json`, a trial id its config
+(`sweeps.spec.trial`). A field added to a spec model after sweeps were stored is listed in the
+model's ``ADDED_LATER`` and left out of the hash while it holds its default, so old ids stay valid.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import fields
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
+from pydantic_core import to_jsonable_python
 
 import paramz
 from paramz.errors import ConfigError
 from paramz.models import MODELS
-from sweeps.plugins import load_plugins, plugin_allowlist
-from sweeps.tasks import TASKS as TASK_TYPES
+from sweeps.spec.errors import SpecError, error_lines
+from sweeps.spec.tasks import TASKS as TASK_TYPES
 
-load_plugins(plugin_allowlist())
-
-
-class SpecError(ConfigError):
-    """A spec that does not validate; the message lists every bad field with its fix."""
+TRUSTED = {"trusted": True}
+"""Validation context for what the store kept: it passed every check when it was created."""
 
 
-class _Frozen(BaseModel):
+def _trusted(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("trusted"))
+
+
+class Frozen(BaseModel):
+    """Base of the spec models: immutable, unknown fields refused, no inf/NaN."""
+
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    ADDED_LATER: ClassVar[tuple[str, ...]] = ()
+
+
+def stable_dump(model: BaseModel) -> dict[str, Any]:
+    """``model_dump(mode="json")`` without the fields added later (``ADDED_LATER``) that hold their default.
+
+    Hashing this keeps the ids of sweeps and trials stored before a field existed.
+    """
+    later = getattr(model, "ADDED_LATER", ())
+    out: dict[str, Any] = {}
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        if name in later and value == info.get_default(call_default_factory=True):
+            continue
+        out[name] = _stable(value)
+    return out
+
+
+def _stable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return stable_dump(value)
+    if isinstance(value, (list, tuple)):
+        return [_stable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _stable(v) for k, v in value.items()}
+    return to_jsonable_python(value)
 
 
 def _registered(kind: str, value: str, registry: dict[str, Any]) -> str:
@@ -40,17 +78,19 @@ def _registered(kind: str, value: str, registry: dict[str, Any]) -> str:
     return value
 
 
-class ModelSpec(_Frozen):
+class ModelSpec(Frozen):
     family: str = Field(description="zoo model: mlp, resmlp or gpt")
     dims: dict[str, Any] = Field(default_factory=dict, description="fixed config fields (d_head, ff_mult, ...)")
 
     @field_validator("family")
     @classmethod
-    def _known(cls, v: str) -> str:
-        return _registered("model", v, MODELS)
+    def _known(cls, v: str, info: ValidationInfo) -> str:
+        return v if _trusted(info) else _registered("model", v, MODELS)
 
     @model_validator(mode="after")
-    def _dims(self) -> ModelSpec:
+    def _dims(self, info: ValidationInfo) -> ModelSpec:
+        if _trusted(info):
+            return self
         known = {f.name for f in fields(MODELS[self.family][1])} - {"width", "depth"}
         task_set = {d for t in TASK_TYPES.values() for d in t.DIMS}  # set by the task
         for key in self.dims:
@@ -59,17 +99,17 @@ class ModelSpec(_Frozen):
         return self
 
 
-class TaskSpec(_Frozen):
+class TaskSpec(Frozen):
     name: str = Field(description="teacher, icl-copy or bytes")
-    options: dict[str, Any] = Field(default_factory=dict, description="task options (see sweeps/tasks.py)")
+    options: dict[str, Any] = Field(default_factory=dict, description="task options (see sweeps/spec/tasks.py)")
 
     @field_validator("name")
     @classmethod
-    def _known(cls, v: str) -> str:
-        return _registered("task", v, TASK_TYPES)
+    def _known(cls, v: str, info: ValidationInfo) -> str:
+        return v if _trusted(info) else _registered("task", v, TASK_TYPES)
 
 
-class ParamSpec(_Frozen):
+class ParamSpec(Frozen):
     name: str
     alpha: float | None = None
     sp_init: Literal["fan_in", "const"] | None = None
@@ -100,7 +140,7 @@ class ParamSpec(_Frozen):
         return f"{self.name}({', '.join(options)})" if options else self.name
 
 
-class LRGrid(_Frozen):
+class LRGrid(Frozen):
     log2_min: float | None = Field(None, ge=-60, le=20, description="smallest log2 LR, e.g. -12")
     log2_max: float | None = Field(None, ge=-60, le=20, description="largest log2 LR, e.g. -4")
     log2_step: float = Field(1.0, ge=1 / 64, le=80, description="grid step in log2 units")
@@ -140,7 +180,7 @@ class LRGrid(_Frozen):
         return [2.0 ** (self.log2_min + i * self.log2_step) for i in range(self.count())]
 
 
-class OptimizerSpec(_Frozen):
+class OptimizerSpec(Frozen):
     name: Literal["adamw", "sgd"] = "adamw"
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = Field(1e-8, gt=0)
@@ -151,7 +191,7 @@ class OptimizerSpec(_Frozen):
     warmup_steps: int = Field(0, ge=0)
 
 
-class SharpnessSpec(_Frozen):
+class SharpnessSpec(Frozen):
     probes: int = Field(8, ge=0, le=1000, description="probes per trial, log-spaced over the steps (0: off)")
     variants: tuple[Literal["raw", "lr", "adam"], ...] = ("raw", "lr")
     batch_size: int = Field(64, gt=0, le=65536, description="size of the fixed probe batch")
@@ -159,14 +199,14 @@ class SharpnessSpec(_Frozen):
     max_iter: int = Field(30, gt=0, le=1000)
 
 
-class LimitsSpec(_Frozen):
+class LimitsSpec(Frozen):
     max_trials: int = Field(2000, gt=0, description="refuse a sweep with more trials")
     max_steps: int = Field(100_000, gt=0)
     max_width: int = Field(8192, gt=0)
     max_depth: int = Field(256, gt=0)
 
 
-class SearchSpec(_Frozen):
+class SearchSpec(Frozen):
     """Adaptive LR search instead of the full grid (see sweeps/adaptive.py).
 
     The LR grid's range bounds the search; points lie on a lattice of ``step`` octaves in it.
@@ -188,7 +228,7 @@ class SearchSpec(_Frozen):
         return self
 
 
-class SweepSpec(_Frozen):
+class SweepSpec(Frozen):
     name: str = Field("sweep", max_length=200)
     model: ModelSpec
     task: TaskSpec
@@ -216,18 +256,18 @@ class SweepSpec(_Frozen):
             raise ValueError(f"every value must be a positive integer, got {v}")
         return sorted(set(v))
 
+    ADDED_LATER = ("search",)
+
     @model_validator(mode="after")
-    def _bounds(self) -> SweepSpec:
+    def _bounds(self, info: ValidationInfo) -> SweepSpec:
+        if _trusted(info):
+            return self
         labels = [p.label for p in self.parameterizations]
         if len(set(labels)) != len(labels):
             raise ValueError(f"parameterizations: {labels} has duplicates; give each setting once")
-        lim = self.limits
-        if self.steps > lim.max_steps:
-            raise ValueError(f"steps {self.steps} exceeds limits.max_steps {lim.max_steps}")
-        if max(self.widths) > lim.max_width:
-            raise ValueError(f"widths: {max(self.widths)} exceeds limits.max_width {lim.max_width}")
-        if max(self.depths) > lim.max_depth:
-            raise ValueError(f"depths: {max(self.depths)} exceeds limits.max_depth {lim.max_depth}")
+        over = self.over_limits(self.limits)
+        if over:
+            raise ValueError("; ".join(over))
         needs = set(TASK_TYPES[self.task.name].DIMS)
         if not needs <= {f.name for f in fields(MODELS[self.model.family][1])}:
             fits = [t for t, cls in TASK_TYPES.items()
@@ -246,11 +286,22 @@ class SweepSpec(_Frozen):
         if not MODELS[self.model.family][0].BLOCKS and any(p.resolve().has_depth_rules for p in self.parameterizations):
             raise ValueError(f"parameterizations: depth rules need residual blocks, and {self.model.family!r} has "
                              "none; use model resmlp or gpt")
-        if self.n_trials > lim.max_trials:
-            what = "the adaptive search may run" if self.search else "the grid has"
-            raise ValueError(f"{what} {self.n_trials} trials, over limits.max_trials {lim.max_trials}; "
-                             "shrink the grid or raise the limit")
         return self
+
+    def over_limits(self, limits: LimitsSpec) -> list[str]:
+        """What in this spec exceeds ``limits`` (its own, or a server's), one line per bound; empty: nothing."""
+        lines = []
+        if self.steps > limits.max_steps:
+            lines.append(f"steps: {self.steps} exceeds limits.max_steps {limits.max_steps}")
+        if max(self.widths) > limits.max_width:
+            lines.append(f"widths: {max(self.widths)} exceeds limits.max_width {limits.max_width}")
+        if max(self.depths) > limits.max_depth:
+            lines.append(f"depths: {max(self.depths)} exceeds limits.max_depth {limits.max_depth}")
+        if self.n_trials > limits.max_trials:
+            what = "the adaptive search may run" if self.search else "the grid has"
+            lines.append(f"spec: {what} {self.n_trials} trials, over limits.max_trials {limits.max_trials}; "
+                         "shrink the grid or raise the limit")
+        return lines
 
     @property
     def n_trials(self) -> int:
@@ -262,27 +313,17 @@ class SweepSpec(_Frozen):
         return self.base_depth if self.base_depth is not None else min(self.depths)
 
     def canonical_json(self) -> str:
-        data = self.model_dump(mode="json")
-        if data["search"] is None:  # grid sweeps keep the ids they had before `search` existed
-            del data["search"]
-        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+        """The spec as canonical JSON (sorted keys, later-added fields at default left out): what the id hashes."""
+        return json.dumps(stable_dump(self), sort_keys=True, separators=(",", ":"))
+
+    @property
+    def sweep_id(self) -> str:
+        """The sweep id: a hash of `canonical_json`, so the same spec always names the same sweep."""
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()[:12]
 
 
-def _format(error: ValidationError) -> str:
-    lines = []
-    for e in error.errors():
-        where = ".".join(str(x) for x in e["loc"]) or "spec"
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "missing":
-            msg = "required; add it to the spec"
-        elif e["type"] == "extra_forbidden":
-            msg = "unknown field; remove it or check its spelling"
-        lines.append(f"{where}: {msg}")
-    return "; ".join(lines)
-
-
-def parse_spec(data: dict[str, Any]) -> SweepSpec:
-    """Validates a spec given as a dict.
+def parse_spec(data: Any) -> SweepSpec:
+    """Validates a spec given as a dict (a parsed YAML/JSON file, or a REST body).
 
     Raises:
         SpecError: naming every bad field (``widths: ...; lr: ...``).
@@ -292,7 +333,12 @@ def parse_spec(data: dict[str, Any]) -> SweepSpec:
     try:
         return SweepSpec.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(_format(exc)) from None
+        raise SpecError("; ".join(error_lines(exc.errors()))) from None
+
+
+def stored_spec(text: str) -> SweepSpec:
+    """A spec the store kept (JSON), without the registry checks it passed when it was created."""
+    return SweepSpec.model_validate_json(text, context=TRUSTED)
 
 
 def load_spec(path: str | Path) -> SweepSpec:

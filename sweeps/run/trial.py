@@ -1,10 +1,8 @@
 """One trial: build, parameterize, train, evaluate, probe sharpness, detect divergence.
 
-A `TrialConfig` is everything that determines a trial's result and nothing else; its id is a
-content hash of that, so the same config in a rerun (or another sweep) has the same id and a
-finished trial is never run twice. `run_trial` is a pure function of the config (given the
-machine's float arithmetic): it returns the result and all its metrics in one object, so the store
-can write a finished trial in one transaction.
+`run_trial` is a pure function of its `sweeps.spec.TrialConfig` (given the machine's float
+arithmetic): it returns the result and all its metrics in one object, so the store can write a
+finished trial in one transaction.
 
 While it runs, a trial can stream its new metrics to a ``report`` callback every few seconds (the
 store keeps them apart, as live metrics, until the trial finishes).
@@ -15,61 +13,18 @@ the trial as ``diverged`` at that step.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 import socket
 import time
-from dataclasses import asdict, dataclass, field
 from collections.abc import Callable
-from typing import Any
 
 import torch
 
 import paramz
 from paramz.sharpness import probe_model
-from sweeps.tasks import make_task
-
-
-@dataclass(frozen=True)
-class TrialConfig:
-    model: str
-    dims: dict[str, Any]
-    task: str
-    task_options: dict[str, Any]
-    parameterization: dict[str, Any]   # ParamSpec fields (name, alpha, ...)
-    label: str                         # e.g. "mup" or "completep(alpha=0.75)"
-    base_width: int
-    base_depth: int
-    width: int
-    depth: int
-    lr: float
-    seed: int
-    optimizer: dict[str, Any]
-    steps: int
-    batch_size: int
-    eval_every: int
-    log_every: int
-    divergence_factor: float
-    sharpness: dict[str, Any]
-
-    @property
-    def id(self) -> str:
-        payload = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
-@dataclass
-class TrialResult:
-    status: str                        # completed | diverged
-    steps_done: int
-    final_train_loss: float | None
-    final_eval_loss: float | None
-    diverged_step: int | None
-    seconds: float
-    worker: str
-    metrics: list[tuple[int, str, float]] = field(default_factory=list)  # (step, name, value)
+from sweeps.domain import Metric, TrialResult, TrialState
+from sweeps.spec import OptimizerSpec, TrialConfig, make_task
 
 
 def probe_steps(steps: int, probes: int) -> list[int]:
@@ -84,8 +39,9 @@ def probe_steps(steps: int, probes: int) -> list[int]:
     return sorted(points)
 
 
-def _schedule(opt_spec: dict[str, Any], steps: int):
-    warmup, kind = opt_spec.get("warmup_steps", 0), opt_spec.get("schedule", "constant")
+def _schedule(opt: OptimizerSpec, steps: int) -> Callable[[int], float]:
+    """The LR factor at each step: warmup, then constant, cosine or linear decay."""
+    warmup, kind = opt.warmup_steps, opt.schedule
 
     def factor(step: int) -> float:
         if warmup and step < warmup:
@@ -100,7 +56,7 @@ def _schedule(opt_spec: dict[str, Any], steps: int):
     return factor
 
 
-Report = Callable[[list[tuple[int, str, float]]], None]
+Report = Callable[[list[Metric]], None]
 
 
 def run_trial(cfg: TrialConfig, report: Report | None = None, every: float = 2.0) -> TrialResult:
@@ -113,24 +69,25 @@ def run_trial(cfg: TrialConfig, report: Report | None = None, every: float = 2.0
         every: seconds between reports.
     """
     start = time.perf_counter()
-    task = make_task(cfg.task, cfg.task_options)
+    task = make_task(cfg.task.name, cfg.task.options)
     torch.manual_seed(cfg.seed)
-    model = paramz.models.build(cfg.model, width=cfg.width, depth=cfg.depth, **cfg.dims, **task.model_dims)
-    options = {k: v for k, v in cfg.parameterization.items() if k != "name"}
-    paramz.parameterize(model, cfg.parameterization["name"], base_width=cfg.base_width, base_depth=cfg.base_depth,
-                        **options)
+    model = paramz.models.build(cfg.model.family, width=cfg.width, depth=cfg.depth, **cfg.model.dims,
+                                **task.model_dims)
+    pz = cfg.parameterization
+    paramz.parameterize(model, pz.resolve(), base_width=cfg.base_width, base_depth=cfg.base_depth)
     o = cfg.optimizer
-    opt = paramz.make_optimizer(model, o["name"], lr=cfg.lr, weight_decay=o["weight_decay"], eps=o["eps"],
-                                betas=tuple(o["betas"]), momentum=o["momentum"])
+    opt = paramz.make_optimizer(model, o.name, lr=cfg.lr, weight_decay=o.weight_decay, eps=o.eps,
+                                betas=o.betas, momentum=o.momentum)
     lr_factor = _schedule(o, cfg.steps)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)  # multiplies every group's lr
-    px, py = task.probe_batch(cfg.sharpness["batch_size"])
+    probes = cfg.sharpness
+    px, py = task.probe_batch(probes.batch_size)
     ex, ey = task.eval_batch()
-    probe_at = set(probe_steps(cfg.steps, cfg.sharpness["probes"]))
-    metrics: list[tuple[int, str, float]] = []
+    probe_at = set(probe_steps(cfg.steps, probes.probes))
+    metrics: list[Metric] = []
     warm: dict[str, torch.Tensor] = {}
     initial = last_train = None
-    status, diverged_step, step = "completed", None, 0
+    status, diverged_step, step = TrialState.COMPLETED, None, 0
     sent, last_report = 0, time.perf_counter()
 
     def stream() -> None:
@@ -148,10 +105,10 @@ def run_trial(cfg: TrialConfig, report: Report | None = None, every: float = 2.0
         return value
 
     def probe(at: int) -> None:
-        variants = [v for v in cfg.sharpness["variants"] if not (v == "adam" and (at == 0 or o["name"] != "adamw"))]
+        variants = [v for v in probes.variants if not (v == "adam" and (at == 0 or o.name != "adamw"))]
         results = probe_model(model, lambda m: task.loss(m(px), py), variants=variants, optimizer=opt,
-                              lr=cfg.lr * lr_factor(max(at - 1, 0)), beta1=o["betas"][0], warm=warm,
-                              tol=cfg.sharpness["tol"], max_iter=cfg.sharpness["max_iter"],
+                              lr=cfg.lr * lr_factor(max(at - 1, 0)), beta1=o.betas[0], warm=warm,
+                              tol=probes.tol, max_iter=probes.max_iter,
                               generator=torch.Generator().manual_seed(cfg.seed))
         for name, res in results.items():
             warm[name] = res.eigenvector
@@ -166,7 +123,7 @@ def run_trial(cfg: TrialConfig, report: Report | None = None, every: float = 2.0
         value = float(loss.detach())
         initial = value if initial is None else initial
         if not math.isfinite(value) or value > cfg.divergence_factor * initial:
-            status, diverged_step = "diverged", step
+            status, diverged_step = TrialState.DIVERGED, step
             metrics.append((step, "train_loss", value if math.isfinite(value) else float("inf")))
             break
         last_train = value
@@ -174,19 +131,19 @@ def run_trial(cfg: TrialConfig, report: Report | None = None, every: float = 2.0
             metrics.append((step, "train_loss", value))
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        if o.get("grad_clip"):
-            torch.nn.utils.clip_grad_norm_(model.parameters(), o["grad_clip"])
+        if o.grad_clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), o.grad_clip)
         opt.step()
         sched.step()
         if step > 0 and step % cfg.eval_every == 0:
             evaluate(step)
         stream()
     final_eval = None
-    if status == "completed":
+    if status is TrialState.COMPLETED:
         final_eval = evaluate(cfg.steps)
         if cfg.steps in probe_at:
             probe(cfg.steps)
         if not math.isfinite(final_eval):
-            status, diverged_step, final_eval = "diverged", cfg.steps, None
-    return TrialResult(status, step + 1 if status == "completed" else step, last_train, final_eval, diverged_step,
+            status, diverged_step, final_eval = TrialState.DIVERGED, cfg.steps, None
+    return TrialResult(status, step + 1 if status is TrialState.COMPLETED else step, last_train, final_eval, diverged_step,
                        time.perf_counter() - start, f"{socket.gethostname()}:{os.getpid()}", metrics)

@@ -29,10 +29,9 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from sweeps.analysis import fit_transfer_law, loss_points, optimal_lr_per_scale, predict
-from sweeps.engine import Batches, trial_config
-from sweeps.spec import ParamSpec, SearchSpec, SweepSpec
-from sweeps.store import Store
+from sweeps.analysis import fit_transfer_law, optimal_lr_per_scale, predict, seed_mean_curves
+from sweeps.search.base import SearchStrategy
+from sweeps.spec import ParamSpec, SearchSpec, SweepSpec, TrialConfig
 
 EPS = 1e-6
 
@@ -57,11 +56,8 @@ class Lattice:
 
 def _points(trials: pd.DataFrame) -> dict[float, float]:
     """log2 LR → seed-mean final loss (inf: diverged), over the finished trials of one scale."""
-    done = loss_points(trials)
-    if done.empty:
-        return {}
-    means = done.groupby(done["log2_lr"].round(6))["loss"].mean()
-    return {float(x): float(y) for x, y in means.items()}
+    curve = seed_mean_curves(trials)
+    return {round(float(x), 6): float(y) for x, y in zip(curve["log2_lr"], curve["loss"], strict=True)}
 
 
 def _bracket(points: dict[float, float], lattice: Lattice, search: SearchSpec) -> list[float]:
@@ -125,7 +121,7 @@ def _opening(spec: SweepSpec, param: ParamSpec, width: int, depth: int, done: pd
     if not optima:
         return lattice.coarse(search.coarse_step)
     fit = fit_transfer_law(optima, spec.base_width, spec.resolved_base_depth()).get(param.label)
-    centre = predict(fit, width, depth)["log2_lr"] if fit else optima[-1].log2_lr
+    centre = predict(fit, width, depth).log2_lr if fit else optima[-1].log2_lr
     return sorted({lattice.snap(centre + k * search.band) for k in (-1, 0, 1)})
 
 
@@ -154,15 +150,22 @@ def plan(spec: SweepSpec, trials: pd.DataFrame) -> dict[tuple[str, int, int], li
     return out
 
 
-def search(spec: SweepSpec, store: Store, sweep_id: str, batches: Batches) -> bool:
-    """Runs the adaptive search to the end (True) or until the sweep is cancelled (False)."""
-    params = {p.label: p for p in spec.parameterizations}
-    while True:
-        todo = plan(spec, store.trials_frame(sweep_id))
-        if not todo:
-            return True
-        configs = [trial_config(spec, params[label], width, depth, 2.0 ** x, seed)
-                   for (label, width, depth), xs in todo.items() for x in xs for seed in spec.seeds]
-        batches.add(configs)
-        if not batches.run(configs):
-            return False
+class AdaptiveSearch(SearchStrategy):
+    """The adaptive LR search of the module docstring, as a search strategy (``search:`` in a spec)."""
+
+    def __init__(self, spec: SweepSpec) -> None:
+        if spec.search is None:
+            raise ValueError("AdaptiveSearch needs a spec with `search:`")
+        super().__init__(spec)
+        self.params = {p.label: p for p in spec.parameterizations}
+
+    def next_trials(self, trials: pd.DataFrame) -> list[TrialConfig]:
+        known = set(trials["id"])
+        configs = [TrialConfig.of(self.spec, self.params[label], width, depth, 2.0 ** x, seed)
+                   for (label, width, depth), xs in plan(self.spec, trials).items() for x in xs
+                   for seed in self.spec.seeds]
+        return [c for c in configs if c.id not in known]
+
+    @property
+    def max_trials(self) -> int:
+        return self.spec.n_trials

@@ -39,7 +39,7 @@ class Task:
 
     Subclasses declare ``KEYS`` (accepted options) and ``DIMS`` (the model config fields they set,
     e.g. ``("d_in", "d_out")``), and take the options dict in ``__init__``. Register a new one with
-    `sweeps.plugins.register_task` or the ``paramz.tasks`` entry-point group.
+    `sweeps.spec.plugins.register_task` or the ``paramz.tasks`` entry-point group.
     """
 
     KEYS: ClassVar[set[str]] = set()

@@ -1,27 +1,18 @@
-"""The ``paramz`` command line.
-
-Every data-producing command takes ``--json`` and then prints exactly one JSON document on stdout;
-tables and progress go to stderr. Exit codes: 0 success, 1 a check that ran and failed, 2 bad input
-(one line on stderr naming the field and the fix, never a traceback).
-"""
+"""``paramz coord-check``: width or depth coordinate checks of a zoo model, with pass/fail verdicts."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import torch
 from rich.console import Console
 from rich.table import Table
 
 import paramz
+from paramz.cli.base import EXIT_FAILED, EXIT_OK, Command
 from paramz.coordcheck import DEFAULT_THRESHOLD, CoordResult
-from paramz.errors import ParamzError
-
-EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
 
 
 def _ints(text: str) -> list[int]:
@@ -35,20 +26,7 @@ def _flat(values: Sequence[list[int]]) -> list[int]:
     return [v for chunk in values for v in chunk]
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but bad input exits 2 with one line (argparse prints the usage block)."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        sys.stderr.write(f"paramz: error: {message} (see {self.prog} --help)\n")
-        raise SystemExit(EXIT_BAD_INPUT)
-
-
-Command = tuple[Callable[[Any], None], Callable[[argparse.Namespace, Console], int]]
-
-
-def build_parser(extra: dict[str, Command] | None = None) -> argparse.ArgumentParser:
-    parser = _Parser(prog="paramz", description="Hyperparameter transfer: parameterizations, checks, sweeps.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def _add_parser(sub: Any) -> None:
     cc = sub.add_parser("coord-check", help="width or depth coordinate check with pass/fail verdicts")
     cc.add_argument("--model", required=True, help="zoo model: " + ", ".join(paramz.models.MODELS))
     cc.add_argument("--param", required=True, action="append",
@@ -70,11 +48,6 @@ def build_parser(extra: dict[str, Command] | None = None) -> argparse.ArgumentPa
     cc.add_argument("--zero-init-query", action="store_true")
     cc.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     cc.add_argument("--plot", metavar="FILE", help="write an HTML plot (self-contained) to FILE")
-    from sweeps.commands import add_parsers
-    add_parsers(sub)
-    for add, _ in (extra or {}).values():
-        add(sub)
-    return parser
 
 
 def coord_check_command(args: argparse.Namespace, err: Console) -> int:
@@ -91,14 +64,14 @@ def coord_check_command(args: argparse.Namespace, err: Console) -> int:
             base_width=args.base_width, base_depth=args.base_depth, batch_size=args.batch_size, seeds=args.seeds,
             threshold=args.threshold, options=options))
     if args.plot:
-        from sweeps.plots import coord_check_figure, write_html
+        from paramz.cli.plots import coord_check_figure, write_html
         err.print(f"plot: {write_html(coord_check_figure(results), args.plot)}")
     if args.json:
         print(json.dumps(coord_check_document(results)))
     else:
         for result in results:
             err.print(verdict_table(result))
-    return 0 if all(r.passed for r in results) else EXIT_FAILED
+    return EXIT_OK if all(r.passed for r in results) else EXIT_FAILED
 
 
 def coord_check_document(results: Sequence[CoordResult]) -> dict[str, object]:
@@ -128,30 +101,4 @@ def verdict_table(result: CoordResult) -> Table:
     return table
 
 
-def main(argv: Sequence[str] | None = None, extra: dict[str, Command] | None = None) -> int:
-    """Entry point of the command line; returns the exit code.
-
-    Args:
-        argv: arguments (default: sys.argv).
-        extra: more commands, ``{name: (add_parser(subparsers), run(args, err))}``: the upper layer
-            (``service.cli``) adds ``serve`` this way, since sweeps never imports the web stack.
-    """
-    torch.set_num_threads(1)
-    err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)  # pipes: no 80-col squeeze
-    args = build_parser(extra).parse_args(argv)
-    try:
-        if extra and args.command in extra:
-            return extra[args.command][1](args, err)
-        if args.command == "coord-check":
-            return coord_check_command(args, err)
-        if args.command == "sweep":
-            from sweeps.commands import sweep_command
-            return sweep_command(args, err)
-    except ParamzError as exc:
-        sys.stderr.write(f"paramz: error: {exc}\n")
-        return EXIT_BAD_INPUT
-    return EXIT_BAD_INPUT
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+COORD_CHECK = Command("coord-check", _add_parser, coord_check_command)

@@ -9,13 +9,13 @@ import sys
 
 import pytest
 
-from sweeps.cli import main
+from paramz.cli import main
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "sweeps.cli", *args], capture_output=True, text=True, env=ENV,
+    return subprocess.run([sys.executable, "-m", "paramz.cli", *args], capture_output=True, text=True, env=ENV,
                           timeout=120)
 
 

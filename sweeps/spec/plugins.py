@@ -4,50 +4,28 @@ path sent in a spec or a request.
 An installed package adds to the registries through the entry-point groups
 
     [project.entry-points."paramz.tasks"]
-    mytask = "mypkg.tasks:MyTask"              # a sweeps.tasks.Task subclass with KEYS and DIMS
+    mytask = "mypkg.tasks:MyTask"              # a sweeps.spec.tasks.Task subclass with KEYS and DIMS
     [project.entry-points."paramz.models"]
     mynet = "mypkg.models:MyNet"               # a paramz ZooModel subclass with a CONFIG dataclass
 
-and `load_plugins` (run when `sweeps.spec` is imported, and in every Ray worker) registers them.
-``PARAMZ_PLUGINS`` (a JSON list or comma-separated names) narrows what is loaded to an allowlist; the
-service passes its setting with ``replace=True``, which also drops plugins loaded before and not
-allowed, so its allowlist is exact.
+and `load_plugins` registers them. Nothing is loaded as a side effect of an import: the front ends
+call it at start (the CLI, the service, each Ray worker), with the allowlist of the settings
+(``PARAMZ_PLUGINS``, see `sweeps.settings`); ``replace=True`` first drops plugins an earlier call
+loaded, so the allowlist is exact.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterable
 from importlib.metadata import entry_points
 
 from paramz.errors import ConfigError
 from paramz.models import MODELS
 from paramz.models import register as register_model_class
-from sweeps.tasks import TASKS, Task
+from sweeps.spec.tasks import TASKS, Task
 
 TASK_GROUP, MODEL_GROUP = "paramz.tasks", "paramz.models"
 _LOADED: dict[str, str] = {}  # plugin name → its group, for what load_plugins registered
-
-
-def plugin_allowlist() -> list[str] | None:
-    """The allowlist in ``PARAMZ_PLUGINS`` (None when unset: every installed plugin).
-
-    Raises:
-        ConfigError: not a JSON list of names nor comma-separated names.
-    """
-    raw = os.environ.get("PARAMZ_PLUGINS", "").strip()
-    if not raw:
-        return None
-    if raw.startswith("["):
-        try:
-            names = json.loads(raw)
-        except json.JSONDecodeError:
-            names = None
-        if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
-            raise ConfigError(f"PARAMZ_PLUGINS: {raw!r} is not a JSON list of names; e.g. [\"mytask\"] or mytask,mynet")
-        return names
-    return [name.strip() for name in raw.split(",") if name.strip()]
 
 
 def register_task(name: str, cls: type[Task]) -> None:
@@ -57,7 +35,7 @@ def register_task(name: str, cls: type[Task]) -> None:
         ConfigError: not a Task subclass declaring KEYS and DIMS.
     """
     if not (isinstance(cls, type) and issubclass(cls, Task) and cls.DIMS):
-        raise ConfigError(f"task {name!r}: must be a sweeps.tasks.Task subclass declaring KEYS and DIMS")
+        raise ConfigError(f"task {name!r}: must be a sweeps.spec.tasks.Task subclass declaring KEYS and DIMS")
     TASKS[name] = cls
 
 

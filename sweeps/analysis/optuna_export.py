@@ -17,9 +17,12 @@ import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
-from optuna.trial import TrialState, create_trial
+from optuna.trial import TrialState as OptunaState
+from optuna.trial import create_trial
 
-from sweeps.store import Store
+import pandas as pd
+
+from sweeps.domain import TrialState
 
 
 def open_storage(target: str) -> optuna.storages.BaseStorage | str:
@@ -29,10 +32,15 @@ def open_storage(target: str) -> optuna.storages.BaseStorage | str:
     return target
 
 
-def export_to_optuna(store: Store, sweep_id: str, target: str) -> list[str]:
-    """Writes one study per scale of the sweep into ``target``; returns the study names."""
-    trials = store.trials_frame(sweep_id)
-    trials = trials[trials["status"].isin(["completed", "diverged"])]
+def export_to_optuna(trials: pd.DataFrame, sweep_id: str, target: str) -> list[str]:
+    """Writes one study per scale of a sweep's trials into ``target``; returns the study names.
+
+    Args:
+        trials: the sweep's trials (`sweeps.store.Store.trials_frame`).
+        sweep_id: names the studies.
+        target: a journal file (``*.log``, ``*.jsonl``) or an Optuna storage URL.
+    """
+    trials = trials[trials["status"].map(lambda s: TrialState(s).has_result())]
     storage = open_storage(target)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     names = []
@@ -48,7 +56,7 @@ def export_to_optuna(store: Store, sweep_id: str, target: str) -> list[str]:
         study.set_user_attr("scale", {"parameterization": param, "width": int(width), "depth": int(depth)})
         study.add_trials([
             create_trial(
-                state=TrialState.COMPLETE if row.status == "completed" else TrialState.FAIL,
+                state=OptunaState.COMPLETE if row.status == "completed" else OptunaState.FAIL,
                 value=float(row.final_eval_loss) if row.status == "completed" else None,
                 params={"log2_lr": math.log2(row.lr), "seed": int(row.seed)},
                 distributions={"log2_lr": lr_dist, "seed": seed_dist},
