@@ -23,8 +23,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q --no-deps mup==1.0.0
 	touch $(STAMP)
 
+# Import layers (import-linter), lint (ruff) and types (mypy), all configured in pyproject.toml.
 lint: install
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check paramz sweeps service tests bench
+	$(VENV)/bin/mypy
 
 # The dashboards' end-to-end test drives Debian's chromium (never a downloaded browser): installed with
 # apt when missing and we are root (CI); elsewhere the browser half of that test is skipped, with a note.

@@ -1,14 +1,16 @@
 """Adaptive LR search vs the full grid on the same sweep, as ratios measured in one run.
 
 Runs a spec twice on the same Ray workers into a fresh store: once as its full grid, once with
-``search: {}`` (sweeps/adaptive.py, default settings). Prints, per parameterization and scale, both
-optima with their 95% intervals and whether the intervals overlap, then:
-  * trials adaptive / grid, the same against a grid as fine as the search's lattice, and trial-seconds adaptive / grid (the compute actually spent),
+``search: {}`` (sweeps/search/adaptive.py, default settings). Prints, per parameterization and scale,
+both optima with their 95% intervals and whether the intervals overlap, then:
+  * trials adaptive / grid, the same against a grid as fine as the search's lattice, and trial-seconds
+    adaptive / grid (the compute actually spent),
   * wall time adaptive / grid (the adaptive search runs in rounds, so it keeps fewer workers busy),
   * the transfer-law slope and verdict from each.
 Exits 1 when an optimum disagrees (intervals do not overlap).
 
-    .venv/bin/python bench/adaptive.py [--spec sweeps/examples/demo.yaml] [--workers 2] [--store out/bench_adaptive.db] [--reuse]
+    .venv/bin/python bench/adaptive.py [--spec sweeps/examples/demo.yaml] [--workers 2]
+                                       [--store out/bench_adaptive.db] [--reuse]
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from sweeps.adaptive import Lattice
+from sweeps import application
 from sweeps.analysis import fit_transfer_law, optimal_lr_per_scale, verdict
-from sweeps.engine import run_sweep
-from sweeps.executors import RayExecutor
+from sweeps.run import RayExecutor
+from sweeps.search.adaptive import Lattice
 from sweeps.spec import load_spec, parse_spec
 from sweeps.store import Store
 
@@ -50,7 +52,8 @@ def main() -> int:
     try:
         for name, spec in (("grid", grid_spec), ("adaptive", adaptive_spec)):
             start = time.perf_counter()
-            sweep_id = run_sweep(spec, store, executor)
+            sweep_id = application.launch(store, spec).sweep_id
+            application.run(store, sweep_id, executor)
             trials = store.trials_frame(sweep_id)
             runs[name] = dict(id=sweep_id, wall=time.perf_counter() - start, trials=trials,
                               optima={(o.parameterization, o.width, o.depth): o for o in optimal_lr_per_scale(trials)})

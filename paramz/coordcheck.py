@@ -9,7 +9,7 @@ reported next to it: small models show transients (a GPT at depths 2–16 under 
 0.33 at step 4 and was back to 0.11 at step 10, measured here), so judging every step would fail
 correct parameterizations, while a wrong one (μP without depth rules: +1.15) fails at T anyway.
 
-Two exceptions, from RULES.md item 4 and TP VI:
+Two exceptions, from docs/rules.md check 4 and TP VI:
   * the readout (``out``) and attention logits may shrink as 1/√N under μP without zero-init,
     since their init term is ``W0·x/N``; they pass with slopes down to ``-(0.5 + threshold)``;
   * in a depth check the stream after block i (``stream.i``) is not compared, because under
@@ -17,7 +17,7 @@ Two exceptions, from RULES.md item 4 and TP VI:
     (``stream.final``) and every branch output are.
 
 Depth checks also report, per residual block, the relative update ``‖W_T − W_0‖/‖W_0‖`` of its
-hidden matrices (RULES.md, item 6).
+hidden matrices (docs/rules.md, check 6).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from torch import nn
 from paramz.errors import ConfigError
 from paramz.groups import make_optimizer
 from paramz.models import ZooModel, build
-from paramz.plan import HParams, parameterize
+from paramz.plan import HParams, parameterize, plan_of
 from paramz.rules import OPTIMIZERS, get, unknown_name
 
 DEFAULT_THRESHOLD = 0.2
@@ -111,8 +111,9 @@ def _loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def _block_updates(model: nn.Module, start: dict[str, torch.Tensor]) -> dict[int, float]:
     sq_delta: dict[int, float] = {}
     sq_norm: dict[int, float] = {}
+    plan = plan_of(model)
     for name, p in model.named_parameters():
-        info = model.paramz_plan.infos[name]
+        info = plan.infos[name]
         if info.role != "hidden" or not name.startswith("blocks."):
             continue
         block = int(name.split(".")[1])

@@ -22,6 +22,7 @@ import fnmatch
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
@@ -205,13 +206,14 @@ def build_infos(model: nn.Module, base: nn.Module, delta: nn.Module, *, roles: M
             a role that does not exist, or a parameter missing from the base/delta model.
     """
     roles = dict(roles or {})
-    for pattern, role in roles.items():
-        if role not in ROLES:
-            raise RoleError(f"roles[{pattern!r}]: unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    for pattern, given in roles.items():
+        if given not in ROLES:
+            raise RoleError(f"roles[{pattern!r}]: unknown role {given!r}; choose one of {', '.join(ROLES)}")
     base_shapes, delta_shapes = _shapes(base), _shapes(delta)
     modules = dict(model.named_modules())
     infos: dict[str, ParamInfo] = {}
-    missing, unassigned = [], []
+    missing: list[str] = []
+    unassigned: list[str] = []
     for name, param in model.named_parameters():
         if name not in base_shapes or name not in delta_shapes:
             missing.append(name)
@@ -219,7 +221,7 @@ def build_infos(model: nn.Module, base: nn.Module, delta: nn.Module, *, roles: M
         b_shape, d_shape = base_shapes[name], delta_shapes[name]
         scales = tuple(b != d for b, d in zip(b_shape, d_shape))
         in_block = _matches(name, blocks)
-        role = next((r for p, r in roles.items() if _matches(name, [p])), None)
+        role: str | None = next((r for p, r in roles.items() if _matches(name, [p])), None)
         if role is None:
             owner = modules[name.rpartition(".")[0]] if "." in name else model
             role = _infer_role(name, owner, scales, in_block)
@@ -320,18 +322,19 @@ def parameterize(model: nn.Module, parameterization: str | Parameterization = "m
     hp = hp or HParams()
     zoo = hasattr(model, "scaled") and hasattr(model, "ROLES")
     if zoo:
+        zoo_model: Any = model  # a paramz.models.ZooModel (not imported here: the models import this module)
         if base or delta or roles or branches:
             raise ConfigError("base/delta/roles/branches: zoo models declare their own; pass base_width/base_depth")
         if base_width is None:
             raise ConfigError("base_width: required; it is the width at which the base HPs were tuned")
-        base_depth = model.depth if base_depth is None else base_depth
+        base_depth = zoo_model.depth if base_depth is None else base_depth
         for field_name, value in (("base_width", base_width), ("base_depth", base_depth)):
             if not isinstance(value, int) or value <= 0:
                 raise ConfigError(f"{field_name}: must be a positive integer, got {value!r}")
-        base, delta = model.scaled(base_width), model.scaled(2 * base_width)
-        roles, blocks = model.ROLES, model.BLOCKS
-        depth_ratio = model.depth / base_depth if model.BLOCKS else 1.0
-        if not model.BLOCKS and base_depth != model.depth and pz.has_depth_rules:
+        base, delta = zoo_model.scaled(base_width), zoo_model.scaled(2 * base_width)
+        roles, blocks = zoo_model.ROLES, zoo_model.BLOCKS
+        depth_ratio = zoo_model.depth / base_depth if zoo_model.BLOCKS else 1.0
+        if not zoo_model.BLOCKS and base_depth != zoo_model.depth and pz.has_depth_rules:
             raise ConfigError(f"parameterization: {pz.name!r} scales residual branches, and "
                               f"{type(model).__name__} has none; use 'mup', or the residual MLP")
     else:
@@ -345,24 +348,25 @@ def parameterize(model: nn.Module, parameterization: str | Parameterization = "m
         if pz.has_depth_rules and not branches:
             raise ConfigError(f"branches: {pz.name!r} scales residual branches; name the branch modules "
                               "(e.g. branches=['blocks.*.mlp']) or use 'mup'")
-    infos = build_infos(model, base, delta, roles=roles, blocks=blocks)
+    assert base is not None and delta is not None and depth_ratio is not None
+    infos = build_infos(model, base, delta, roles=roles, blocks=blocks or ())
     # Readout multiplier α_out·mN^e (Table 8); a tied readout takes the embedding's width ratio.
     out_ratio = next((i.width_ratio for i in infos.values() if i.role == "out"), None)
     if out_ratio is None:
         out_ratio = next((i.width_ratio for i in infos.values() if i.role == "emb" and i.width_dims), 1.0)
+    d_head: int | None = getattr(model, "d_head", None)  # zoo GPT: d_head is fixed as width grows
     multipliers = Multipliers(
         emb=hp.alpha_in,
         out=hp.alpha_out * out_ratio ** pz.exponents("out", "mult")[0],
         residual=pz.residual_multiplier(depth_ratio, hp.residual_a),
-        attn_scale=(pz.attention_scale(model.d_head, model.d_head, hp.alpha_attn)
-                    if hasattr(model, "d_head") else None),
+        attn_scale=pz.attention_scale(d_head, d_head, hp.alpha_attn) if d_head is not None else None,
     )
     plan = Plan(pz, hp, infos, depth_ratio, multipliers)
     if pz.zero_init_readout and not any(i.role == "out" for i in infos.values()):
         raise ConfigError("zero_init_readout: the readout is tied to the embedding; untie it or drop the option")
     _init_(model, plan, query_patterns)
     if zoo:
-        model.multipliers = multipliers
+        zoo_model.multipliers = multipliers
     else:
         _install_hooks(model, plan, branches)
     setattr(model, PLAN_ATTR, plan)

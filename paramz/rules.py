@@ -5,7 +5,7 @@ Every rule is a multiplicative correction of a base hyperparameter tuned at the 
 module holds the exponents ``(e_width, e_depth)`` per parameter role and per quantity, and nothing
 else; `paramz.plan` turns them into numbers for the parameters of a model.
 
-Sources (see shared RULES.md): Tensor Programs V (μP; arXiv 2203.03466, Table 8 form of the
+Sources (see docs/rules.md): Tensor Programs V (μP; arXiv 2203.03466, Table 8 form of the
 readout), Tensor Programs VI (depth-μP, arXiv 2310.02244), Dey et al. "CompleteP"
 (arXiv 2505.01618, Table 1), the ``mup`` library 1.0.0.
 
@@ -31,7 +31,7 @@ Decisions where the sources leave room (documented in the README too):
     * Weight decay keeps ``lr·λ`` constant across width for matrices (AdamW: hidden λ·mN; SGD:
       emb/out λ/mN, as ``mup.MuSGD``); it has no depth factor. Vectors are never decayed.
     * A parameter with no dimension that scales with width (the readout bias) gets no width
-      factor at all: its gradient is Θ(1), so its LR (η, RULES.md) and its ε stay constant.
+      factor at all: its gradient is Θ(1), so its LR (η, docs/rules.md) and its ε stay constant.
     * Depth factors apply only to parameters inside residual blocks (hidden, block-vec); the
       SGD depth factor ``mL**(2α−1)`` is derived from TP VI (update ∝ L**(α−γ), γ = 1−α).
     * The Adam embedding LR exponent is 0 under μP; ``emb_lr_exponent`` overrides it
@@ -78,7 +78,7 @@ class Parameterization:
 
     Attributes:
         name: registry name (``sp``, ``mup``, ``depth-mup``, ``completep``).
-        width_rules: μP width rules on (``w = 1`` in RULES.md) or off (SP).
+        width_rules: μP width rules on (``w = 1`` in docs/rules.md) or off (SP).
         alpha: depth exponent α of the residual branch multiplier ``a·mL**-α``; None means no
             depth rule (SP, μP).
         sp_init: SP init variant, ``fan_in`` (PyTorch default) or ``const`` (GPT-2 style).

@@ -77,9 +77,9 @@ def coord_check_command(args: argparse.Namespace, err: Console) -> int:
 def coord_check_document(results: Sequence[CoordResult]) -> dict[str, object]:
     """One JSON document: flat ``records``, ``verdicts`` and ``updates``, each row tagged with its
     parameterization (ready for ``pandas.DataFrame``), plus a pass/fail summary per parameterization."""
-    doc: dict[str, list] = {"summary": [], "records": [], "verdicts": [], "updates": []}
+    doc: dict[str, list[dict[str, Any]]] = {"summary": [], "records": [], "verdicts": [], "updates": []}
     for result in results:
-        d = result.to_dict()
+        d: dict[str, Any] = result.to_dict()
         doc["summary"].append({k: d[k] for k in ("parameterization", "model", "axis", "passed")})
         for key in ("records", "verdicts", "updates"):
             doc[key] += [{"parameterization": result.parameterization, **row} for row in d[key]]

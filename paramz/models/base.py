@@ -1,7 +1,7 @@
 """What every zoo model offers `paramz.parameterize`: declared roles, blocks and shape copies.
 
 A zoo model declares the role of each of its parameters (``ROLES``, fnmatch patterns, first match
-wins) and its residual blocks (``BLOCKS``), so nothing is guessed; `tests/paramz/test_models.py`
+wins) and its residual blocks (``BLOCKS``), so nothing is guessed; `tests/paramz/test_user_module.py`
 checks that the declaration agrees with what the base-shape inference would find. It applies its
 forward multipliers itself (``self.multipliers``, set by `parameterize`), in plain sight in
 ``forward``.

@@ -5,7 +5,7 @@
     logits = lm_head(ln_f(x) · α_out/mN)                     (tied: wteᵀ)
 
 Design choices a reader would question:
-  * d_head is fixed and the number of heads grows with width (RULES.md): the attention-logit
+  * d_head is fixed and the number of heads grows with width (docs/rules.md): the attention-logit
     rule is then a constant and does not disturb width transfer; the scale still comes from
     ``multipliers.attn_scale`` so a parameterization can set it.
   * Attention is written out (not ``scaled_dot_product_attention``) so the logits pass through a
@@ -39,6 +39,8 @@ class GPTConfig:
 
 
 class Attention(nn.Module):
+    mask: torch.Tensor  # causal mask, a buffer
+
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
         n = config.width
@@ -109,6 +111,7 @@ class GPT(ZooModel):
     def coord_modules(self) -> dict[str, nn.Module]:
         mods: dict[str, nn.Module] = {"emb": self.wte, "out": self.logits}
         for i, (layer, stream) in enumerate(zip(self.blocks, self.streams)):
+            assert isinstance(layer, Layer)
             mods.update({f"blocks.{i}.attn": layer.attn, f"blocks.{i}.attn.logits": layer.attn.logits,
                          f"blocks.{i}.mlp": layer.mlp, f"stream.{i}": stream})
         mods["stream.final"] = self.streams[-1]

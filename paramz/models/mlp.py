@@ -47,6 +47,6 @@ class MLP(ZooModel):
         return self.out(h * self.multipliers.out)  # Table-8 readout: the multiplier scales the input
 
     def coord_modules(self) -> dict[str, nn.Module]:
-        mods = {"emb": self.emb, "out": self.out}
+        mods: dict[str, nn.Module] = {"emb": self.emb, "out": self.out}
         mods.update({f"hidden.{i}": layer for i, layer in enumerate(self.hidden)})
         return mods

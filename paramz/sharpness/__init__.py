@@ -9,8 +9,16 @@ Variants for per-layer LRs and Adam, and the model probe a sweep trial uses, are
 
 from __future__ import annotations
 
-from paramz.sharpness.hessian import (VARIANTS, diagonal_scale, edge_of_stability, flatten, hvp_operator, scaled,
-                                      top_eigenvalue, unflatten)
+from paramz.sharpness.hessian import (
+                                      VARIANTS,
+                                      diagonal_scale,
+                                      edge_of_stability,
+                                      flatten,
+                                      hvp_operator,
+                                      scaled,
+                                      top_eigenvalue,
+                                      unflatten,
+)
 from paramz.sharpness.lanczos import EigenResult, lanczos, power_iteration
 from paramz.sharpness.probe import Probe, probe_model
 

@@ -69,7 +69,7 @@ def hvp_operator(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Ten
         parts = unflatten(v.detach(), params)
         if not live:
             return torch.zeros_like(v)
-        gv = sum((grads[i] * parts[i]).sum() for i in live)
+        gv = torch.stack([(grads[i] * parts[i]).sum() for i in live]).sum()
         hv = torch.autograd.grad(gv, params, retain_graph=True, allow_unused=True)
         return flatten([h if h is not None else torch.zeros_like(p) for h, p in zip(hv, params)]).detach()
 

@@ -105,8 +105,11 @@ def lanczos(matvec: MatVec, dim: int, *, k: int = 1, max_iter: int = 100, tol: f
         raise ConfigError(f"tol: must be positive, got {tol}")
     m_max = min(max_iter, dim)
     q = _start_vector(dim, v0, dtype, generator, warm_mix)
-    basis, products, alphas, betas = [q], [], [], []
-    theta = s = None
+    basis: list[torch.Tensor] = [q]
+    products: list[torch.Tensor] = []
+    alphas: list[float] = []
+    betas: list[float] = []
+    theta = s = torch.empty(0)  # set in the first iteration (m_max ≥ 1)
     converged = False
     for j in range(m_max):
         w = matvec(basis[j]).reshape(-1).to(dtype)
@@ -141,7 +144,8 @@ def lanczos(matvec: MatVec, dim: int, *, k: int = 1, max_iter: int = 100, tol: f
         vecs += coef[i][:, None] * q
         avecs += coef[i][:, None] * aq
     residuals = (avecs - theta.to(dtype)[:, None] * vecs).norm(dim=1).to(torch.float64)
-    converged = bool((residuals <= tol * theta.abs().clamp_min(1e-30) * 1.01).all()) or (converged and len(products) == dim)
+    met = bool((residuals <= tol * theta.abs().clamp_min(1e-30) * 1.01).all())
+    converged = met or (converged and len(products) == dim)
     return EigenResult(theta, vecs, residuals, len(products), len(products), converged, "lanczos")
 
 
@@ -160,7 +164,7 @@ def power_iteration(matvec: MatVec, dim: int, *, max_iter: int = 500, tol: float
     v = _start_vector(dim, v0, dtype, generator, warm_mix)
     shift, matvecs, theta, res, it = 0.0, 0, 0.0, float("inf"), 0
     for _ in range(2):  # second pass only if the dominant eigenvalue was negative
-        for it in range(1, max_iter + 1):
+        for it in range(1, max_iter + 1):  # noqa: B007 - `it` is reported after the loop
             av = matvec(v).reshape(-1).to(dtype)
             matvecs += 1
             theta = float(v @ av)

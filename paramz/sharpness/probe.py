@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from paramz.sharpness.hessian import VARIANTS, diagonal_scale, edge_of_stability, hvp_operator, scaled, solve
 from paramz.errors import ConfigError, unknown_name
+from paramz.sharpness.hessian import VARIANTS, diagonal_scale, edge_of_stability, hvp_operator, scaled, solve
 
 
 @dataclass(frozen=True)

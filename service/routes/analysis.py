@@ -7,17 +7,27 @@ so they follow a running sweep.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict
 from typing import Annotated
 
 import numpy as np
+import pandas as pd
 from fastapi import APIRouter, HTTPException, Path, Query
 
 from service.deps import SettingsDep, StoreDep, SweepDep
 from service.errors import problems
-from service.schemas import (Curve, FitPublic, OptimalLRPublic, OptimumPublic, Prediction, Series, SharpnessPublic,
-                             SharpnessSeries, TransferPublic, TrialMetricsPublic)
+from service.schemas import (
+    Curve,
+    FitPublic,
+    OptimalLRPublic,
+    OptimumPublic,
+    Prediction,
+    Series,
+    SharpnessPublic,
+    SharpnessSeries,
+    TransferPublic,
+    TrialMetricsPublic,
+)
 from sweeps import application
 from sweeps.analysis import TransferFit
 from sweeps.domain import TrialState
@@ -95,15 +105,15 @@ def sharpness(sweep: SweepDep, store: StoreDep, settings: SettingsDep,
         table = mine.pivot_table(index="step", columns="name", values="value", aggfunc="first", dropna=False)
         steps = [int(s) for s in table.index]
 
-        def column(name: str) -> list[float | None]:
-            values = table[name] if name in table else [np.nan] * len(steps)
+        def values_of(name: str, table: pd.DataFrame = table, n: int = len(steps)) -> list[float | None]:
+            values = table[name] if name in table else [np.nan] * n
             return [None if v is None or not np.isfinite(v) else float(v) for v in values]
         variants = sorted({n.split("/", 1)[1] for n in mine["name"]})
         series.append(SharpnessSeries(trial_id=t.id, parameterization=t.parameterization, width=int(t.width),
                                       depth=int(t.depth), lr=float(t.lr), seed=int(t.seed), status=t.status,
                                       live=t.status == TrialState.RUNNING.value, steps=steps,
-                                      sharpness={v: column(f"sharpness/{v}") for v in variants},
-                                      eos={v: column(f"eos/{v}") for v in variants}))
+                                      sharpness={v: values_of(f"sharpness/{v}") for v in variants},
+                                      eos={v: values_of(f"eos/{v}") for v in variants}))
     return SharpnessPublic(id=sweep.id, series=series)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
@@ -35,7 +35,8 @@ def parameterizations() -> ParameterizationsPublic:
 
 @lru_cache(maxsize=64)
 def _coord_check(model: str, parameterization: str, axis: str) -> dict[str, object]:
-    return paramz.coord_check(model, parameterization, seeds=2, **COORD_SIZES[(model, axis)]).to_dict()
+    sizes: dict[str, Any] = COORD_SIZES[(model, axis)]
+    return paramz.coord_check(model, parameterization, seeds=2, **sizes).to_dict()
 
 
 @router.get("/coord-check", response_model=CoordCheckPublic, responses=problems(422),

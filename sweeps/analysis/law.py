@@ -82,7 +82,8 @@ def fit_transfer_law(optima: list[Optimum], base_width: int, base_depth: int, *,
             full_beta[k] = beta[i]
             for j, m in enumerate(active):
                 full_cov[k, m] = cov[i, j]
-        fits[param] = TransferFit(param, base_width, base_depth, *map(float, full_beta), full_cov.tolist(),
+        c, a, b = (float(v) for v in full_beta)
+        fits[param] = TransferFit(param, base_width, base_depth, c, a, b, full_cov.tolist(),
                                   (min(o.width for o in rows), max(o.width for o in rows)),
                                   (min(o.depth for o in rows), max(o.depth for o in rows)),
                                   [(o.width, o.depth) for o in used], left)

@@ -14,13 +14,12 @@ from __future__ import annotations
 import math
 
 import optuna
+import pandas as pd
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState as OptunaState
 from optuna.trial import create_trial
-
-import pandas as pd
 
 from sweeps.domain import TrialState
 

@@ -112,7 +112,8 @@ def run_trial(cfg: TrialConfig, report: Report | None = None, every: float = 2.0
                               generator=torch.Generator().manual_seed(cfg.seed))
         for name, res in results.items():
             warm[name] = res.eigenvector
-            metrics.extend([(at, f"sharpness/{name}", res.eigenvalue), (at, f"eos/{name}", res.eos_ratio),
+            eos = res.eos_ratio if res.eos_ratio is not None else math.nan
+            metrics.extend([(at, f"sharpness/{name}", res.eigenvalue), (at, f"eos/{name}", eos),
                             (at, f"hvps/{name}", float(res.hvps))])
 
     for step in range(cfg.steps):
@@ -145,5 +146,6 @@ def run_trial(cfg: TrialConfig, report: Report | None = None, every: float = 2.0
             probe(cfg.steps)
         if not math.isfinite(final_eval):
             status, diverged_step, final_eval = TrialState.DIVERGED, cfg.steps, None
-    return TrialResult(status, step + 1 if status is TrialState.COMPLETED else step, last_train, final_eval, diverged_step,
-                       time.perf_counter() - start, f"{socket.gethostname()}:{os.getpid()}", metrics)
+    steps_done = step + 1 if status is TrialState.COMPLETED else step
+    return TrialResult(status, steps_done, last_train, final_eval, diverged_step, time.perf_counter() - start,
+                       f"{socket.gethostname()}:{os.getpid()}", metrics)

@@ -117,7 +117,8 @@ def _opening(spec: SweepSpec, param: ParamSpec, width: int, depth: int, done: pd
              lattice: Lattice) -> list[float]:
     """First LRs at a scale: a coarse grid at the first, the smaller scales' prediction ± band after."""
     search = spec.search
-    optima = [o for o in optimal_lr_per_scale(done, n_boot=200)] if len(done) else []
+    assert search is not None
+    optima = list(optimal_lr_per_scale(done, n_boot=200)) if len(done) else []
     if not optima:
         return lattice.coarse(search.coarse_step)
     fit = fit_transfer_law(optima, spec.base_width, spec.resolved_base_depth()).get(param.label)
@@ -134,7 +135,9 @@ def scales(spec: SweepSpec) -> list[tuple[int, int]]:
 
 def plan(spec: SweepSpec, trials: pd.DataFrame) -> dict[tuple[str, int, int], list[float]]:
     """Per parameterization, its current scale and the log2 LRs to run there next (none: all done)."""
-    lattice = Lattice(*spec.lr.log2_range(), spec.search.step)
+    search = spec.search
+    assert search is not None
+    lattice = Lattice(*spec.lr.log2_range(), search.step)
     out = {}
     for param in spec.parameterizations:
         mine = trials[trials["parameterization"] == param.label]
@@ -142,7 +145,7 @@ def plan(spec: SweepSpec, trials: pd.DataFrame) -> dict[tuple[str, int, int], li
         for width, depth in scales(spec):
             here = mine[(mine["width"] == width) & (mine["depth"] == depth)]
             opening = [] if len(here) else _opening(spec, param, width, depth, done, lattice)
-            lrs = next_lrs(here, opening, lattice, spec.search)
+            lrs = next_lrs(here, opening, lattice, search)
             if lrs:
                 out[(param.label, width, depth)] = lrs
                 break

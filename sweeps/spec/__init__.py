@@ -9,8 +9,20 @@ from __future__ import annotations
 
 from sweeps.spec.errors import SpecError, error_lines
 from sweeps.spec.plugins import load_plugins, register_model, register_task
-from sweeps.spec.sweep import (LimitsSpec, LRGrid, ModelSpec, OptimizerSpec, ParamSpec, SearchSpec, SharpnessSpec,
-                               SweepSpec, TaskSpec, load_spec, parse_spec, stored_spec)
+from sweeps.spec.sweep import (
+                               LimitsSpec,
+                               LRGrid,
+                               ModelSpec,
+                               OptimizerSpec,
+                               ParamSpec,
+                               SearchSpec,
+                               SharpnessSpec,
+                               SweepSpec,
+                               TaskSpec,
+                               load_spec,
+                               parse_spec,
+                               stored_spec,
+)
 from sweeps.spec.tasks import TASKS, Task, make_task
 from sweeps.spec.trial import TrialConfig
 

@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import to_jsonable_python
 
 import paramz
@@ -167,6 +166,7 @@ class LRGrid(Frozen):
         """How many LRs the grid has (without building them)."""
         if self.values is not None:
             return len(set(self.values))
+        assert self.log2_min is not None and self.log2_max is not None  # _one_form
         return int(math.floor((self.log2_max - self.log2_min) / self.log2_step + 1e-9)) + 1
 
     def log2_range(self) -> tuple[float, float]:
@@ -177,6 +177,7 @@ class LRGrid(Frozen):
     def lrs(self) -> list[float]:
         if self.values is not None:
             return sorted(set(self.values))
+        assert self.log2_min is not None  # _one_form
         return [2.0 ** (self.log2_min + i * self.log2_step) for i in range(self.count())]
 
 
@@ -207,7 +208,7 @@ class LimitsSpec(Frozen):
 
 
 class SearchSpec(Frozen):
-    """Adaptive LR search instead of the full grid (see sweeps/adaptive.py).
+    """Adaptive LR search instead of the full grid (see sweeps/search/adaptive.py).
 
     The LR grid's range bounds the search; points lie on a lattice of ``step`` octaves in it.
     """

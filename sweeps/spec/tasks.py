@@ -66,8 +66,8 @@ class Task:
 
 
 def _option(options: dict[str, Any], key: str, default: Any, kind: type) -> Any:
-    value = options.get(key, default)
-    if not isinstance(value, kind) or (kind is int and value <= 0):
+    value: Any = options.get(key, default)
+    if not isinstance(value, kind) or (isinstance(value, int) and value <= 0):
         raise ConfigError(f"task.options.{key}: expected a positive {kind.__name__}, got {value!r}")
     return value
 
@@ -118,7 +118,8 @@ class ICLCopyTask(Task):
         if self.seq_len % 2:
             raise ConfigError(f"task.options.seq_len: must be even (two halves), got {self.seq_len}")
         self.model_dims = {"vocab_size": self.vocab, "seq_len": self.seq_len}
-        self._eval = self._sample(_option(options, "eval_size", 256, int), _gen("icl-eval", options.get("data_seed", 0)))
+        self._eval = self._sample(_option(options, "eval_size", 256, int),
+                                  _gen("icl-eval", options.get("data_seed", 0)))
 
     def _sample(self, n: int, g: torch.Generator) -> Batch:
         h = self.seq_len // 2
@@ -194,4 +195,4 @@ def make_task(name: str, options: dict[str, Any] | None = None) -> Task:
     unknown = set(options) - cls.KEYS
     if unknown:
         raise ConfigError(f"task.options: unknown {sorted(unknown)} for {name!r}; known: {', '.join(sorted(cls.KEYS))}")
-    return cls(options)
+    return cls(options)  # type: ignore[call-arg, arg-type]  # subclasses take only their options

@@ -18,8 +18,17 @@ from typing import Any
 
 from pydantic import Field
 
-from sweeps.spec.sweep import (TRUSTED, Frozen, ModelSpec, OptimizerSpec, ParamSpec, SharpnessSpec, SweepSpec,
-                               TaskSpec, stable_dump)
+from sweeps.spec.sweep import (
+    TRUSTED,
+    Frozen,
+    ModelSpec,
+    OptimizerSpec,
+    ParamSpec,
+    SharpnessSpec,
+    SweepSpec,
+    TaskSpec,
+    stable_dump,
+)
 
 
 class TrialConfig(Frozen):

@@ -33,10 +33,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import create_engine, delete, event, func, select, update
+from sqlalchemy import CursorResult, Result, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -130,6 +130,11 @@ def new_owner() -> str:
 def _rows(sweep_id: str, trial_id: str, records: Iterable[Metric]) -> list[dict[str, Any]]:
     return [{"sweep_id": sweep_id, "trial_id": trial_id, "step": step, "name": name,
              "value": None if value is None or not math.isfinite(value) else value} for step, name, value in records]
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def _trial_row(sweep_id: str, config: TrialConfig) -> TrialRow:
@@ -275,7 +280,8 @@ class Store:
                                             .where(TrialRow.sweep_id.in_(ids))
                                             .group_by(TrialRow.sweep_id, TrialRow.status)):
             counts[sweep_id][state.value] = n
-        runners = {lease.sweep_id: lease.owner for lease in s.scalars(select(LeaseRow).where(LeaseRow.sweep_id.in_(ids)))
+        leases = s.scalars(select(LeaseRow).where(LeaseRow.sweep_id.in_(ids)))
+        runners = {lease.sweep_id: lease.owner for lease in leases
                    if not _owner_dead(lease.owner, lease.heartbeat_at, 60.0)}
         best = {sweep_id: loss for sweep_id, loss in s.execute(
             select(TrialRow.sweep_id, func.min(TrialRow.final_eval_loss))
@@ -327,17 +333,17 @@ class Store:
             if row.owner != owner and not _owner_dead(row.owner, row.heartbeat_at, stale_after):
                 raise SweepBusy(f"sweep {sweep_id}: already being run by {row.owner} (last heartbeat "
                                 f"{now - row.heartbeat_at:.0f} s ago); wait for it, or cancel it first")
-            taken = s.execute(update(LeaseRow).where(LeaseRow.sweep_id == sweep_id, LeaseRow.owner == row.owner,
-                                                     LeaseRow.heartbeat_at == row.heartbeat_at)
-                              .values(owner=owner, heartbeat_at=now)).rowcount
+            taken = _rowcount(s.execute(update(LeaseRow).where(
+                LeaseRow.sweep_id == sweep_id, LeaseRow.owner == row.owner, LeaseRow.heartbeat_at == row.heartbeat_at)
+                .values(owner=owner, heartbeat_at=now)))
             if taken != 1:
                 raise SweepBusy(f"sweep {sweep_id}: another runner took it over a moment ago")
 
     def heartbeat(self, sweep_id: str, owner: str) -> bool:
         """Refreshes the lease; False when ``owner`` no longer holds it."""
         with Session(self.engine) as s, s.begin():
-            return s.execute(update(LeaseRow).where(LeaseRow.sweep_id == sweep_id, LeaseRow.owner == owner)
-                             .values(heartbeat_at=time.time())).rowcount == 1
+            return _rowcount(s.execute(update(LeaseRow).where(LeaseRow.sweep_id == sweep_id, LeaseRow.owner == owner)
+                                       .values(heartbeat_at=time.time()))) == 1
 
     def release(self, sweep_id: str, owner: str) -> None:
         with Session(self.engine) as s, s.begin():
@@ -369,7 +375,7 @@ class Store:
         """Appends metrics a running trial streamed (kept apart until it finishes)."""
         if records:
             with Session(self.engine) as s, s.begin():
-                s.execute(LiveMetricRow.__table__.insert(), _rows(sweep_id, trial_id, records))
+                s.execute(insert(LiveMetricRow), _rows(sweep_id, trial_id, records))
 
     def _clear_live(self, s: Session, sweep_id: str, trial_ids: Sequence[str] | None = None) -> None:
         query = delete(LiveMetricRow).where(LiveMetricRow.sweep_id == sweep_id)
@@ -396,7 +402,7 @@ class Store:
             s.execute(delete(MetricRow).where(MetricRow.sweep_id == sweep_id, MetricRow.trial_id == trial_id))
             self._clear_live(s, sweep_id, [trial_id])
             if result.metrics:
-                s.execute(MetricRow.__table__.insert(), _rows(sweep_id, trial_id, result.metrics))
+                s.execute(insert(MetricRow), _rows(sweep_id, trial_id, result.metrics))
             s.execute(update(TrialRow).where(TrialRow.sweep_id == sweep_id, TrialRow.id == trial_id).values(
                 status=TrialState(result.status), worker=result.worker, diverged_step=result.diverged_step,
                 steps_done=result.steps_done, final_train_loss=result.final_train_loss,

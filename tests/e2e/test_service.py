@@ -39,7 +39,8 @@ def test_launch_poll_predict_then_browse_the_dashboards(serve):
         assert done["status"] == "completed" and sum(done["counts"].values()) == 18
         assert set(done["counts"]) <= {"completed", "diverged"}
         prediction = server.get(f"/api/v1/sweeps/{sweep_id}/optimal-lr?width=1024")["predictions"][param]
-        assert prediction["lr_low"] < prediction["lr"] < prediction["lr_high"] and prediction["warnings"]  # 2 doublings out
+        assert prediction["lr_low"] < prediction["lr"] < prediction["lr_high"]
+        assert prediction["warnings"]  # 2 doublings out
     browse(server, ids)
 
 
@@ -78,7 +79,8 @@ def browse(server, ids: dict) -> None:
         eos = traces["sharpness-eos-sp"]
         assert sum(t[0] == "eos" for t in eos) == len(WIDTHS) and any(t[0] == "threshold" for t in eos)
         assert [t[0] for t in traces["optimum"]] == ["optima", "fit"]
-        assert "sp width: drifts" in page.inner_text("#verdicts") or "sp width: transfers" in page.inner_text("#verdicts")
+        verdicts = page.inner_text("#verdicts")
+        assert "sp width: drifts" in verdicts or "sp width: transfers" in verdicts
         assert page.locator("#live-section").is_hidden()  # nothing runs any more
         page.screenshot(path=ARTIFACTS / "sweep.png", full_page=True)
 

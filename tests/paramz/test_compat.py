@@ -1,4 +1,4 @@
-"""RULES.md item 1: at the base shape every parameterization is the same model, bit for bit."""
+"""docs/rules.md check 1: at the base shape every parameterization is the same model, bit for bit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The rule table against hand-computed numbers from RULES.md, one entry at a time."""
+"""The rule table against hand-computed numbers from docs/rules.md, one entry at a time."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def gpt(pz, width, depth, base_width=64, base_depth=2, **opts):
     return model
 
 
-# RULES.md "What must be true" item 3, verbatim: mN = mL = 4.
+# docs/rules.md check 3, the worked example: mN = mL = 4.
 def test_completep_at_mn4_ml4_matches_rules_item_3():
     g = groups_by_role(gpt("completep", 256, 8), "adamw", lr=1.0, wd=1.0, eps=1.0)
     assert g["blocks.0.attn.q.weight"] == (0.25, 1 / 16, 4.0)   # hidden: η/4, ε/16, 4λ
@@ -44,7 +44,7 @@ def test_depth_mup_at_mn4_ml4_matches_rules_item_3():
 @pytest.mark.parametrize("alpha", [0.5, 0.625, 0.75, 1.0])
 @pytest.mark.parametrize("mn,ml", [(1, 1), (2, 8), (4, 4), (8, 2), (0.5, 0.5)])
 def test_every_role_and_optimizer_against_the_formulas(alpha, mn, ml):
-    """RULES.md per-parameter formulas, with the three documented decisions, for a GPT."""
+    """docs/rules.md per-parameter formulas, with the three documented decisions, for a GPT."""
     base_w, base_d = 64, 4
     width, depth = int(base_w * mn), int(base_d * ml)
     model = gpt("completep", width, depth, base_width=base_w, base_depth=base_d, alpha=alpha)

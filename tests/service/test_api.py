@@ -10,11 +10,9 @@ import pandas as pd
 import pytest
 
 from sweeps import application
-from sweeps.search import expand
-from sweeps.run import LocalExecutor
+from sweeps.run import LocalExecutor, probe_steps
 from sweeps.spec import parse_spec
 from sweeps.store import Store
-from sweeps.run import probe_steps
 from tests.service.conftest import AUTH, body
 from tests.sweeps.conftest import Synthetic, run_spec, small_spec, truth
 
@@ -86,7 +84,8 @@ def test_launch_returns_202_with_the_content_hash_id_and_relaunch_is_idempotent(
 @pytest.mark.parametrize("overrides, needles", [
     (dict(widths=[32, 1024]), ["widths: 1024 exceeds limits.max_width 512"]),
     (dict(steps=5000), ["steps: 5000 exceeds limits.max_steps 1000"]),
-    (dict(lr={"log2_min": -20, "log2_max": 0, "log2_step": 0.25}), ["the grid has 162 trials", "over limits.max_trials"]),
+    (dict(lr={"log2_min": -20, "log2_max": 0, "log2_step": 0.25}),
+     ["the grid has 162 trials", "over limits.max_trials"]),
     (dict(widths=[32, 1024], limits={"max_width": 100000}), ["exceeds limits.max_width 512"]),  # cannot raise it
     (dict(model={"family": "cnn"}), ["model.family", "'cnn'", "mlp"]),
     (dict(parameterizations=[{"name": "ntk"}]), ["ntk", "mup", "completep"]),
@@ -145,7 +144,8 @@ def test_trials_json_pages_and_csv(client, settings):
     sweep_id = synthetic_sweep(settings)
     first = client.get(f"/api/v1/sweeps/{sweep_id}/trials?limit=5").json()
     second = client.get(f"/api/v1/sweeps/{sweep_id}/trials?limit=5&offset=5").json()
-    assert first["count"] == 2 * 3 * 11 and len(first["data"]) == 5 and first["data"][0]["id"] != second["data"][0]["id"]
+    assert first["count"] == 2 * 3 * 11 and len(first["data"]) == 5
+    assert first["data"][0]["id"] != second["data"][0]["id"]
     diverged = client.get(f"/api/v1/sweeps/{sweep_id}/trials?status=diverged").json()["data"]
     assert diverged and all(t["final_eval_loss"] is None and t["diverged_step"] is not None for t in diverged)
     csv = client.get(f"/api/v1/sweeps/{sweep_id}/trials?format=csv")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sweeps.search.adaptive import Lattice, next_lrs, scales
 from sweeps.analysis import fit_transfer_law, optimal_lr_per_scale, verdict
+from sweeps.search.adaptive import Lattice, next_lrs, scales
 from sweeps.spec import SearchSpec, SpecError, parse_spec
 from sweeps.store import Store
 from tests.sweeps.conftest import Synthetic, run_spec, small_spec, truth
+
 
 def spec(search=None, seeds=(0,), params=("sp", "mup")):
     return parse_spec(small_spec(parameterizations=[{"name": p} for p in params], base_width=64,

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.sweeps.conftest import run_spec
 from sweeps.analysis import fit_transfer_law, optimal_lr_per_scale, predict, verdict
+from tests.sweeps.conftest import run_spec
 
 GRID = np.arange(-12.0, -3.0, 1.0)  # log2 LR
 
@@ -42,7 +42,7 @@ def test_bootstrap_interval_covers_the_truth_at_about_the_stated_rate():
     hits, width = 0, []
     for trial in range(60):
         truth = rng.uniform(-9, -6)
-        trials = synthetic(lambda w, d: truth, seeds=range(8), noise=0.02, rng=rng)
+        trials = synthetic(lambda w, d, truth=truth: truth, seeds=range(8), noise=0.02, rng=rng)
         (opt,) = optimal_lr_per_scale(trials, n_boot=200, seed=trial)
         hits += opt.low <= truth <= opt.high
         width.append(opt.high - opt.low)
@@ -105,7 +105,8 @@ def test_real_sweep_sp_drifts_and_mup_transfers(tmp_path):
     from sweeps.store import Store
 
     spec = parse_spec({
-        "name": "transfer", "model": {"family": "mlp"}, "task": {"name": "teacher", "options": {"d_in": 32, "d_out": 10}},
+        "name": "transfer", "model": {"family": "mlp"},
+        "task": {"name": "teacher", "options": {"d_in": 32, "d_out": 10}},
         "parameterizations": [{"name": "sp"}, {"name": "mup"}], "base_width": 128, "widths": [128, 256, 512],
         "depths": [2], "lr": {"log2_min": -13, "log2_max": -6}, "steps": 300, "batch_size": 32, "eval_every": 300,
         "sharpness": {"probes": 0}})

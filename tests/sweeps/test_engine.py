@@ -9,12 +9,11 @@ import threading
 import pandas as pd
 import pytest
 
-from tests.sweeps.conftest import run_spec
 from sweeps import application
+from sweeps.cli import main
 from sweeps.run import LocalExecutor
 from sweeps.store import Store
-
-from sweeps.cli import main
+from tests.sweeps.conftest import run_spec
 
 
 def test_sweep_records_every_trial_with_metrics_and_divergence_is_data(tmp_path, make_spec):
@@ -69,7 +68,6 @@ def test_cancel_stops_the_sweep_and_keeps_finished_trials(tmp_path, make_spec):
             done.set()
             store.request_cancel(sweep_id)
 
-    from sweeps.search import expand
     sweep_id = application.launch(store, spec).sweep_id
     run_spec(spec, store, LocalExecutor(), progress=progress)
     counts = store.counts(sweep_id)
@@ -146,8 +144,8 @@ def test_a_trial_that_raises_is_failed_with_its_error_kept_and_the_sweep_goes_on
 
 
 def test_a_running_trial_streams_a_prefix_of_its_metrics(make_spec):
-    from sweeps.search import expand
     from sweeps.run import run_trial
+    from sweeps.search import expand
     cfg = expand(make_spec())[0]
     reports = []
     result = run_trial(cfg, reports.append, every=0)
@@ -160,8 +158,8 @@ def test_live_metrics_are_kept_apart_and_cleared_by_finish_retry_resume_and_canc
     import functools
 
     import sweeps.run.executors.local
-    from sweeps.search import expand
     from sweeps.run import run_trial
+    from sweeps.search import expand
     store = Store(f"sqlite:///{tmp_path}/s.db")
     spec = make_spec()
     configs = expand(spec)
@@ -197,7 +195,6 @@ def test_one_runner_per_sweep_through_the_lease(tmp_path, make_spec):
     import subprocess
     import sys
 
-    from sweeps.search import expand
     from sweeps.store import SweepBusy
     store = Store(f"sqlite:///{tmp_path}/s.db")
     spec = make_spec()
@@ -236,7 +233,7 @@ def test_cli_refuses_a_sweep_another_runner_holds(tmp_path, spec_file, capsys):
     path = spec_file()
     store = Store(f"sqlite:///{tmp_path}/s.db")
     spec = load_spec(path)
-    application.launch(store, spec).sweep_id
+    application.launch(store, spec)
     store.acquire(spec.sweep_id, f"{socket.gethostname()}:{os.getpid()}:service")
     code = main(["sweep", "run", str(path), "--executor", "local", "--store", store.url])
     err = capsys.readouterr().err
@@ -247,7 +244,6 @@ def test_cli_cancel_and_adaptive_flag(tmp_path, spec_file, capsys):
     import os
     import socket
 
-    from sweeps.search import expand
     from sweeps.spec import load_spec
     url = f"sqlite:///{tmp_path}/s.db"
     store = Store(url)

@@ -10,9 +10,8 @@ import paramz
 import sweeps.spec.plugins
 from sweeps.run import LocalExecutor
 from sweeps.spec import SpecError, parse_spec
-from sweeps.store import Store
 from sweeps.spec.tasks import TASKS
-
+from sweeps.store import Store
 from tests.sweeps.conftest import run_spec, small_spec
 
 

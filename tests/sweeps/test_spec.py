@@ -8,7 +8,6 @@ import pytest
 
 from sweeps.search import expand
 from sweeps.spec import SpecError, load_spec, parse_spec
-
 from tests.sweeps.conftest import cli, small_spec
 
 
@@ -25,7 +24,8 @@ from tests.sweeps.conftest import cli, small_spec
     ({"seeds": list(range(600))}, "the grid has 2400 trials, over limits.max_trials 2000"),
     ({"task": {"name": "icl-copy"}}, "task: 'icl-copy' does not fit model 'mlp'"),
     ({"task": {"name": "teacher", "options": {"colour": 1}}}, "task.options: unknown ['colour']"),
-    ({"model": {"family": "gpt"}, "task": {"name": "icl-copy"}, "widths": [40]}, "widths: [40] are not multiples of d_head=16"),
+    ({"model": {"family": "gpt"}, "task": {"name": "icl-copy"}, "widths": [40]},
+     "widths: [40] are not multiples of d_head=16"),
     ({"parameterizations": [{"name": "completep"}]}, "depth rules need residual blocks"),
     ({"model": {"family": "mlp", "dims": {"d_in": 4}}}, "dims: 'd_in' is not settable here"),
     ({"learning_rate": 1e-3}, "learning_rate: unknown field; remove it or check its spelling"),

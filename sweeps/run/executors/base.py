@@ -45,5 +45,5 @@ class Executor(ABC):
         the others go on.
         """
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op unless the executor holds workers
         """Releases workers (nothing to release by default)."""

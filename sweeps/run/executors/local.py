@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import traceback
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ class LocalExecutor(Executor):
                 return False
             events.started(cfg, f"local:{os.getpid()}")
             try:
-                result = run_trial(cfg, lambda records, cfg=cfg: events.progress(cfg, records))
+                result = run_trial(cfg, functools.partial(events.progress, cfg))
             except Exception:  # noqa: BLE001 - a crashing trial is recorded, the sweep goes on
                 events.failed(cfg, traceback.format_exc(), False)
                 continue

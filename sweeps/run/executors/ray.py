@@ -39,7 +39,7 @@ class RayExecutor(Executor):
         self.plugins = plugins
         self.owns_ray = not ray.is_initialized()
         if self.owns_ray:
-            kwargs = {"num_cpus": workers} if address == "local" and workers else {}
+            kwargs: dict[str, Any] = {"num_cpus": workers} if address == "local" and workers else {}
             # one thread per worker: a local raylet inherits these; actors also call set_num_threads(1)
             # (a runtime_env with env_vars would do it too, at ~5 s more start-up here)
             for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -47,7 +47,7 @@ class RayExecutor(Executor):
             ray.init(address=address, include_dashboard=False, log_to_driver=False, **kwargs)
         self.n_workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         self.max_retries = max_retries
-        self.actor_cls = ray.remote(num_cpus=1, max_restarts=0)(_Worker)
+        self.actor_cls: Any = ray.remote(num_cpus=1, max_restarts=0)(_Worker)
         self.actors = self._spawn(self.n_workers)
         from ray.util.queue import Queue
         self.live = Queue(actor_options={"num_cpus": 0})  # running trials' metrics, worker → driver
