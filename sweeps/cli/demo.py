@@ -24,8 +24,8 @@ from paramz.cli.plots import coord_check_figure, write_html
 from sweeps import application
 from sweeps.cli.sweep import report_table
 from sweeps.domain import TrialState
-from sweeps.run import RayExecutor
-from sweeps.spec import load_spec
+from sweeps.settings import load_settings
+from sweeps.spec import load_plugins, load_spec
 from sweeps.store import Store
 
 SPEC = Path(__file__).parents[1] / "examples" / "demo.yaml"
@@ -47,7 +47,9 @@ def sweep(console: Console, out_dir: Path) -> str:
     store = Store(f"sqlite:///{out_dir / 'paramz.db'}")
     spec = load_spec(SPEC)
     launched = application.launch(store, spec)
-    executor = RayExecutor()
+    settings = load_settings(executor="ray")  # the demo shows Ray; PARAMZ_WORKERS / PARAMZ_RAY_ADDRESS apply
+    load_plugins(settings.plugins)
+    executor = application.make_executor(settings)
     try:
         start = time.perf_counter()
         last = [0]
@@ -58,7 +60,7 @@ def sweep(console: Console, out_dir: Path) -> str:
                 last[0] = done
                 console.print(f"  {done}/{spec.n_trials} trials done {counts}")
 
-        console.print(f"sweep {spec.name}: {spec.n_trials} trials on {executor.n_workers} Ray workers")
+        console.print(f"sweep {spec.name}: {spec.n_trials} trials on {getattr(executor, 'n_workers', 1)} Ray workers")
         sweep_id = launched.sweep_id
         application.run(store, sweep_id, executor, progress)
     finally:
