@@ -33,8 +33,9 @@ from torch import nn
 
 from paramz.errors import ConfigError
 from paramz.groups import make_optimizer
-from paramz.models import ZooModel, build
-from paramz.plan import HParams, parameterize, plan_of
+from paramz.models import ScalableModel, build
+from paramz.parameterize import parameterize
+from paramz.plan import HParams, plan_of
 from paramz.rules import OPTIMIZERS, get, unknown_name
 
 DEFAULT_THRESHOLD = 0.2
@@ -95,7 +96,7 @@ def loglog_slope(xs: Sequence[float], ys: Sequence[float]) -> float:
     return sum((a - mx) * (b - my) for a, b in zip(lx, ly)) / var
 
 
-def _batch(model: ZooModel, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def _batch(model: ScalableModel, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     cfg = model.config
     if hasattr(cfg, "vocab_size"):  # GPT: random tokens, next-token loss
         tokens = torch.randint(cfg.vocab_size, (batch_size, cfg.seq_len + 1), generator=generator)
@@ -122,7 +123,7 @@ def _block_updates(model: nn.Module, start: dict[str, torch.Tensor]) -> dict[int
     return {b: math.sqrt(sq_delta[b] / sq_norm[b]) for b in sq_delta}
 
 
-def run_one(model: ZooModel, steps: int, lr: float, optimizer: str, batch_size: int, seed: int,
+def run_one(model: ScalableModel, steps: int, lr: float, optimizer: str, batch_size: int, seed: int,
             ) -> tuple[dict[tuple[str, int], float], dict[int, float]]:
     """Trains one parameterized model ``steps`` steps on one batch, recording mean |x| per module."""
     gen = torch.Generator().manual_seed(seed + 1)
@@ -148,6 +149,41 @@ def run_one(model: ZooModel, steps: int, lr: float, optimizer: str, batch_size: 
     return seen, _block_updates(model, start)
 
 
+def _positive_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{name}: must be a positive integer, got {value!r}")
+
+
+def check_inputs(*, widths: Sequence[int], depths: Sequence[int], steps: int, lr: float, optimizer: str,
+                 batch_size: int, seeds: int, threshold: float) -> None:
+    """The checks `coord_check` makes before it trains anything (the CLI gets the same ones).
+
+    Raises:
+        ConfigError: naming the input: sizes that are not distinct positive integers, both axes
+            (or neither) varied, a non-positive count, an LR or threshold that is not finite and
+            positive, an unknown optimizer.
+    """
+    for name, values in (("widths", widths), ("depths", depths)):
+        if not values:
+            raise ConfigError(f"{name}: give at least one value")
+        for value in values:
+            _positive_int(name, value)
+        repeated = sorted({v for v in values if list(values).count(v) > 1})
+        if repeated:
+            raise ConfigError(f"{name}: {', '.join(map(str, repeated))} given more than once; give distinct values")
+    if len(widths) > 1 and len(depths) > 1:
+        raise ConfigError("widths/depths: vary one axis at a time (give one depth for a width check)")
+    if len(widths) == 1 and len(depths) == 1:
+        raise ConfigError("widths/depths: give at least two widths (width check) or two depths (depth check)")
+    for name, count in (("steps", steps), ("batch_size", batch_size), ("seeds", seeds)):
+        _positive_int(name, count)
+    for name, number in (("lr", lr), ("threshold", threshold)):
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number) or number <= 0:
+            raise ConfigError(f"{name}: must be a finite positive number, got {number!r}")
+    if optimizer not in OPTIMIZERS:
+        raise unknown_name("optimizer", optimizer, OPTIMIZERS)
+
+
 def coord_check(model: str, parameterization: str, *, widths: Sequence[int], depths: Sequence[int],
                 steps: int = 5, lr: float = 1e-2, optimizer: str = "adamw", base_width: int | None = None,
                 base_depth: int | None = None, batch_size: int = 32, seeds: int = 1, seed: int = 0,
@@ -156,7 +192,7 @@ def coord_check(model: str, parameterization: str, *, widths: Sequence[int], dep
     """Runs a width or a depth coordinate check and returns records and verdicts.
 
     Args:
-        model: zoo model name (``mlp``, ``resmlp``, ``gpt``).
+        model: a registered family (``mlp``, ``resmlp``, ``gpt``, or a plugin's).
         parameterization: ``sp``, ``mup``, ``depth-mup``, ``completep``.
         widths: widths to try; several → a width check (``depths`` then has one value).
         depths: depths to try; several → a depth check (``widths`` then has one value).
@@ -177,24 +213,11 @@ def coord_check(model: str, parameterization: str, *, widths: Sequence[int], dep
         A `CoordResult` with one `Verdict` per module present at every size.
 
     Raises:
-        ConfigError: bad sizes, steps, lr, optimizer, or both axes varied at once.
+        ConfigError: bad inputs (see `check_inputs`), or no module comparable across sizes.
     """
     pz = get(parameterization, **(options or {}))
-    if optimizer not in OPTIMIZERS:
-        raise unknown_name("optimizer", optimizer, OPTIMIZERS)
-    for name, values in (("widths", widths), ("depths", depths)):
-        if not values:
-            raise ConfigError(f"{name}: give at least one value")
-        if any(not isinstance(v, int) or v <= 0 for v in values):
-            raise ConfigError(f"{name}: every value must be a positive integer, got {list(values)}")
-    if len(widths) > 1 and len(depths) > 1:
-        raise ConfigError("widths/depths: vary one axis at a time (give one depth for a width check)")
-    if len(widths) == 1 and len(depths) == 1:
-        raise ConfigError("widths/depths: give at least two widths (width check) or two depths (depth check)")
-    if steps < 1:
-        raise ConfigError(f"steps: must be at least 1, got {steps}")
-    if not lr > 0:
-        raise ConfigError(f"lr: must be positive, got {lr}")
+    check_inputs(widths=widths, depths=depths, steps=steps, lr=lr, optimizer=optimizer, batch_size=batch_size,
+                 seeds=seeds, threshold=threshold)
     axis = "width" if len(widths) > 1 else "depth"
     base_width = min(widths) if base_width is None else base_width
     base_depth = min(depths) if base_depth is None else base_depth
@@ -214,6 +237,9 @@ def coord_check(model: str, parameterization: str, *, widths: Sequence[int], dep
                     result.updates.append(UpdateRecord(width, depth, block, rel))
     result.records = [CoordRecord(w, d, m, t, v) for (w, d, m, t), v in sums.items()]
     result.verdicts = verdicts(result.records, axis, steps, threshold)
+    if not result.verdicts:
+        raise ConfigError(f"{axis}s: no recorded module is present at every size, so nothing can be judged; "
+                          "check the model's coord_modules()")
     return result
 
 

@@ -23,6 +23,10 @@ class AlreadyParameterizedError(ParamzError):
     """`parameterize` was called on a model that already carries a parameterization."""
 
 
+class ParamzWarning(UserWarning):
+    """Something paramz was asked to do works, but is probably not what was meant."""
+
+
 def unknown_name(field: str, value: object, known: list[str] | tuple[str, ...]) -> ConfigError:
     """Builds the error for an unknown name, listing the known ones.
 

@@ -8,13 +8,29 @@ which scales each group's ``initial_lr``, keeps the μP ratios. To set a new bas
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
 import torch
 from torch import nn
 
+from paramz.errors import ConfigError
 from paramz.plan import plan_of
+from paramz.rules import OPTIMIZERS, unknown_name
+
+
+def check_hparams(*, lr: float, weight_decay: float = 0.0, eps: float = 1e-8) -> None:
+    """Refuses a base LR, weight decay or ε that is not a finite number in its range, naming it.
+
+    Raises:
+        ConfigError: ``lr`` or ``eps`` not finite and positive, ``weight_decay`` not finite and ≥ 0.
+    """
+    for name, value, low_ok in (("lr", lr, False), ("eps", eps, False), ("weight_decay", weight_decay, True)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or value < 0 or (value == 0 and not low_ok):
+            need = "finite and ≥ 0" if low_ok else "finite and > 0"
+            raise ConfigError(f"{name}: must be a number {need}, got {value!r}")
 
 
 def param_groups(model: nn.Module, optimizer: str = "adamw", *, lr: float, weight_decay: float = 0.0,
@@ -33,8 +49,11 @@ def param_groups(model: nn.Module, optimizer: str = "adamw", *, lr: float, weigh
         ``lr_mult``/``wd_mult``/``eps_mult``, and ``roles`` (names of the roles inside).
 
     Raises:
-        ConfigError: the model is not parameterized, or an unknown optimizer.
+        ConfigError: the model is not parameterized, an unknown optimizer, or a base HP out of range.
     """
+    if optimizer not in OPTIMIZERS:
+        raise unknown_name("optimizer", optimizer, OPTIMIZERS)
+    check_hparams(lr=lr, weight_decay=weight_decay, eps=eps)
     plan = plan_of(model)
     groups: dict[tuple[float, float, float, bool], dict[str, Any]] = {}
     for name, param in model.named_parameters():

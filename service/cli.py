@@ -12,6 +12,7 @@ from paramz.cli import EXIT_OK, Command
 from paramz.cli import main as paramz_main
 from paramz.errors import ConfigError
 from sweeps.cli import COMMANDS as SWEEP_COMMANDS
+from sweeps.cli import setup
 from sweeps.settings import load_settings
 
 
@@ -47,7 +48,7 @@ COMMANDS: list[Command] = [*SWEEP_COMMANDS, SERVE]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The console script ``paramz``."""
-    return paramz_main(argv, COMMANDS)
+    return paramz_main(argv, COMMANDS, setup)
 
 
 if __name__ == "__main__":

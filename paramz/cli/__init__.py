@@ -1,6 +1,7 @@
 """The ``paramz`` command line: one parser, commands contributed by each layer.
 
-paramz contributes ``coord-check`` (`paramz.cli.coordcheck`); `sweeps.cli` adds ``sweep``;
+paramz contributes ``coord-check`` and ``explain`` (`paramz.cli.coordcheck`, `paramz.cli.explain`);
+`sweeps.cli` adds ``sweep``;
 `service.cli` adds ``serve`` and is the console script. Each layer only adds to the layers below it,
 so the library never imports the sweep engine or the web stack.
 
@@ -16,16 +17,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from rich.console import Console
 
 from paramz.cli.base import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, Command, Parser
 from paramz.cli.coordcheck import COORD_CHECK
+from paramz.cli.explain import EXPLAIN
 from paramz.errors import ParamzError
 
-COMMANDS: list[Command] = [COORD_CHECK]
+COMMANDS: list[Command] = [COORD_CHECK, EXPLAIN]
 
 
 def build_parser(commands: Sequence[Command]) -> argparse.ArgumentParser:
@@ -37,12 +39,15 @@ def build_parser(commands: Sequence[Command]) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, commands: Sequence[Command] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, commands: Sequence[Command] | None = None,
+         setup: Callable[[], None] | None = None) -> int:
     """Entry point of the command line; returns the exit code.
 
     Args:
         argv: arguments (default: ``sys.argv``).
         commands: the commands (default: paramz's own, `COMMANDS`).
+        setup: run once the arguments parse, before the command (the sweep engine's front end
+            loads the plugins its settings allow there).
     """
     torch.set_num_threads(1)
     commands = list(commands if commands is not None else COMMANDS)
@@ -50,6 +55,8 @@ def main(argv: Sequence[str] | None = None, commands: Sequence[Command] | None =
     args = build_parser(commands).parse_args(argv)
     by_name = {c.name: c for c in commands}
     try:
+        if setup is not None:
+            setup()
         return by_name[args.command].run(args, err)
     except ParamzError as exc:
         sys.stderr.write(f"paramz: error: {exc}\n")

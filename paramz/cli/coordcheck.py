@@ -12,7 +12,7 @@ from rich.table import Table
 
 import paramz
 from paramz.cli.base import EXIT_FAILED, EXIT_OK, Command
-from paramz.coordcheck import DEFAULT_THRESHOLD, CoordResult
+from paramz.coordcheck import DEFAULT_THRESHOLD, CoordResult, check_inputs
 
 
 def _ints(text: str) -> list[int]:
@@ -52,9 +52,9 @@ def _add_parser(sub: Any) -> None:
 
 def coord_check_command(args: argparse.Namespace, err: Console) -> int:
     widths, depths = _flat(args.widths), _flat(args.depths)
-    for name in ("steps", "batch_size", "seeds"):
-        if getattr(args, name) < 1:
-            raise paramz.ConfigError(f"--{name.replace('_', '-')}: must be at least 1")
+    # the same checks as the Python API, before any model is built
+    check_inputs(widths=widths, depths=depths, steps=args.steps, lr=args.lr, optimizer=args.optimizer,
+                 batch_size=args.batch_size, seeds=args.seeds, threshold=args.threshold)
     results: list[CoordResult] = []
     for name in args.param:
         options = {"alpha": args.alpha, "sp_init": args.sp_init,

@@ -79,15 +79,16 @@ class Layer(nn.Module):
 
 
 class GPT(ZooModel):
-    ROLES = {"wte.weight": "emb", "wpe.weight": "emb", "blocks.*.ln_*": "block-vec",
-             "blocks.*.weight": "hidden", "ln_f.*": "end-vec", "lm_head.weight": "out"}
+    CONFIG = GPTConfig
+    ROLES = {"wte.weight": "emb", "wpe.weight": "emb", "blocks.*.ln_*.*": "block-vec",
+             "blocks.**.weight": "hidden", "ln_f.*": "end-vec", "lm_head.weight": "out"}
     BLOCKS = ("blocks.*",)
 
     def __init__(self, config: GPTConfig) -> None:
+        super().__init__(config)  # checks every field's type and sign
         if config.width % config.d_head:
             raise ConfigError(f"width: {config.width} is not a multiple of d_head={config.d_head}; "
                               "heads scale with width, so pick a multiple")
-        super().__init__(config)
         self.d_head = config.d_head
         self.wte = nn.Embedding(config.vocab_size, config.width)
         self.wpe = nn.Embedding(config.seq_len, config.width)

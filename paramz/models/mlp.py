@@ -25,11 +25,12 @@ class MLPConfig:
     d_in: int = 32        # input features (fixed as width grows)
     d_out: int = 10       # outputs / classes (fixed as width grows)
     bias: bool = True     # biases on every layer
-    activation: str = "relu"  # relu | gelu | tanh
+    activation: str = "relu"  # relu | gelu | tanh | silu
 
 
 class MLP(ZooModel):
-    ROLES = {"emb.weight": "emb", "hidden.*.weight": "hidden", "out.weight": "out", "*.bias": "end-vec"}
+    CONFIG = MLPConfig
+    ROLES = {"emb.weight": "emb", "hidden.*.weight": "hidden", "out.weight": "out", "**.bias": "end-vec"}
     BLOCKS = ()
 
     def __init__(self, config: MLPConfig) -> None:

@@ -26,7 +26,7 @@ class ResMLPConfig:
     d_in: int = 32        # input features (fixed)
     d_out: int = 10       # outputs / classes (fixed)
     ff_mult: int = 1      # block hidden width = ff_mult · N
-    activation: str = "relu"
+    activation: str = "relu"  # relu | gelu | tanh | silu
 
 
 class Block(nn.Module):
@@ -44,8 +44,9 @@ class Block(nn.Module):
 
 
 class ResMLP(ZooModel):
+    CONFIG = ResMLPConfig
     ROLES = {"emb.weight": "emb", "emb.bias": "end-vec", "blocks.*.ln.*": "block-vec",
-             "blocks.*.weight": "hidden", "ln_f.*": "end-vec", "out.weight": "out", "out.bias": "end-vec"}
+             "blocks.*.*.weight": "hidden", "ln_f.*": "end-vec", "out.weight": "out", "out.bias": "end-vec"}
     BLOCKS = ("blocks.*",)
 
     def __init__(self, config: ResMLPConfig) -> None:

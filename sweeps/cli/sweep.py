@@ -23,7 +23,7 @@ from sweeps import application
 from sweeps.analysis import TransferReport
 from sweeps.domain import SweepState, TrialState
 from sweeps.settings import DEFAULT_STORE, Settings, load_settings
-from sweeps.spec import load_plugins, load_spec, parse_spec
+from sweeps.spec import load_spec, parse_spec
 from sweeps.store import Store
 
 STORE_HELP = f"database URL (default: $PARAMZ_STORE or {DEFAULT_STORE})"
@@ -72,7 +72,6 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def sweep_command(args: argparse.Namespace, err: Console) -> int:
     settings = _settings(args)
-    load_plugins(settings.plugins)
     store = Store(settings.store)
     handlers = {"run": _run, "status": _status, "cancel": _cancel, "report": _report, "list": _list,
                 "export": _export}

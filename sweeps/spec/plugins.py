@@ -6,7 +6,7 @@ An installed package adds to the registries through the entry-point groups
     [project.entry-points."paramz.tasks"]
     mytask = "mypkg.tasks:MyTask"              # a sweeps.spec.tasks.Task subclass with KEYS and DIMS
     [project.entry-points."paramz.models"]
-    mynet = "mypkg.models:MyNet"               # a paramz ZooModel subclass with a CONFIG dataclass
+    mynet = "mypkg.models:MyNet"               # a paramz.models.ScalableModel subclass with a CONFIG
 
 and `load_plugins` registers them. Nothing is loaded as a side effect of an import: the front ends
 call it at start (the CLI, the service, each Ray worker), with the allowlist of the settings
@@ -20,12 +20,12 @@ from collections.abc import Iterable
 from importlib.metadata import entry_points
 
 from paramz.errors import ConfigError
-from paramz.models import MODELS
-from paramz.models import register as register_model_class
+from paramz.models import ScalableModel, load_model_plugins
+from paramz.models import register as register_model_family
 from sweeps.spec.tasks import TASKS, Task
 
-TASK_GROUP, MODEL_GROUP = "paramz.tasks", "paramz.models"
-_LOADED: dict[str, str] = {}  # plugin name → its group, for what load_plugins registered
+TASK_GROUP = "paramz.tasks"
+_LOADED: set[str] = set()  # the tasks load_plugins registered
 
 
 def register_task(name: str, cls: type[Task]) -> None:
@@ -39,43 +39,38 @@ def register_task(name: str, cls: type[Task]) -> None:
     TASKS[name] = cls
 
 
-def register_model(name: str, cls: type) -> None:
-    """Adds a model family; ``cls.CONFIG`` is its config dataclass (with width and depth)."""
-    register_model_class(name, cls, getattr(cls, "CONFIG", None) or _missing_config(name))
-
-
-def _missing_config(name: str) -> type:
-    raise ConfigError(f"model {name!r}: the class needs a CONFIG attribute naming its config dataclass")
+def register_model(name: str, cls: type[ScalableModel]) -> None:
+    """Adds a model family (a `paramz.models.ScalableModel` subclass with its ``CONFIG`` dataclass)."""
+    register_model_family(name, cls)
 
 
 def load_plugins(allow: Iterable[str] | None = None, *, replace: bool = False) -> list[str]:
-    """Registers the tasks and models of installed packages' entry points.
+    """Registers the tasks and model families of installed packages' entry points.
 
     Args:
-        allow: names to load (None: all).
-        replace: first drop every plugin registered by an earlier call (an exact allowlist).
+        allow: names to load (None: all installed).
+        replace: first drop every plugin an earlier call registered (so ``allow`` is exact).
 
     Returns:
-        The names registered.
+        The names registered (tasks, then models).
 
     Raises:
-        ConfigError: an entry point that fails to load or is not a valid task/model (named).
+        ConfigError: an entry point that fails to load or is not a valid task or model (named).
     """
     if replace:
-        for name, group in _LOADED.items():
-            (TASKS if group == TASK_GROUP else MODELS).pop(name, None)
+        for name in _LOADED:
+            TASKS.pop(name, None)
         _LOADED.clear()
     allowed = None if allow is None else set(allow)
     loaded = []
-    for group, register in ((TASK_GROUP, register_task), (MODEL_GROUP, register_model)):
-        for ep in entry_points(group=group):
-            if allowed is not None and ep.name not in allowed:
-                continue
-            try:
-                obj = ep.load()
-            except Exception as exc:  # noqa: BLE001 - any import error of a plugin
-                raise ConfigError(f"plugin {group}:{ep.name} ({ep.value}) failed to load: {exc}") from None
-            register(ep.name, obj)
-            _LOADED[ep.name] = group
-            loaded.append(ep.name)
-    return loaded
+    for ep in entry_points(group=TASK_GROUP):
+        if allowed is not None and ep.name not in allowed:
+            continue
+        try:
+            obj = ep.load()
+        except Exception as exc:  # noqa: BLE001 - any import error of a plugin
+            raise ConfigError(f"plugin {TASK_GROUP}:{ep.name} ({ep.value}) failed to load: {exc}") from None
+        register_task(ep.name, obj)
+        _LOADED.add(ep.name)
+        loaded.append(ep.name)
+    return loaded + load_model_plugins(allow, replace=replace)

@@ -284,7 +284,8 @@ class SweepSpec(Frozen):
             bad = [w for w in [*self.widths, self.base_width] if w % d_head]
             if bad:
                 raise ValueError(f"widths: {bad} are not multiples of d_head={d_head}; heads scale with width")
-        if not MODELS[self.model.family][0].BLOCKS and any(p.resolve().has_depth_rules for p in self.parameterizations):
+        if not MODELS[self.model.family][0].has_residual_blocks() and any(
+                p.resolve().has_depth_rules for p in self.parameterizations):
             raise ValueError(f"parameterizations: depth rules need residual blocks, and {self.model.family!r} has "
                              "none; use model resmlp or gpt")
         return self

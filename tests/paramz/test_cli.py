@@ -49,10 +49,13 @@ def test_coord_check_table_and_exit_0_when_passing():
     (["--param", "mupp"], "parameterization: unknown value 'mupp'; choose one of sp, mup, depth-mup, completep"),
     (["--param", "completep", "--alpha", "1.5"], "alpha: 1.5 is outside [0.5, 1]"),
     (["--param", "mup", "--alpha", "0.5"], "alpha: 'mup' has no depth rule"),
-    (["--param", "mup", "--widths", "64,-128"], "widths: every value must be a positive integer"),
+    (["--param", "mup", "--widths", "64,-128"], "widths: must be a positive integer, got -128"),
+    (["--param", "mup", "--widths", "16,16"], "widths: 16 given more than once"),
+    (["--param", "mup", "--seeds", "0"], "seeds: must be a positive integer"),
+    (["--param", "mup", "--threshold", "nan"], "threshold: must be a finite positive number"),
     (["--param", "mup", "--widths", "64,abc"], "expected integers such as 64,128,256"),
     (["--param", "mup", "--model", "cnn"], "model: unknown value 'cnn'; choose one of mlp, resmlp, gpt"),
-    (["--param", "mup", "--steps", "0"], "--steps: must be at least 1"),
+    (["--param", "mup", "--steps", "0"], "steps: must be a positive integer"),
     (["--param", "mup", "--optimizer", "lion"], "optimizer: unknown value 'lion'; choose one of adamw, sgd"),
 ])
 def test_bad_input_exits_2_with_one_line(args, message, capsys):
@@ -67,3 +70,22 @@ def test_bad_input_exits_2_with_one_line(args, message, capsys):
     err = capsys.readouterr().err
     assert exc.value.code == 2
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_explain_prints_the_plan_as_json_and_as_a_table(capsys):
+    argv = ["explain", "--model", "gpt", "--param", "completep", "--width", "128", "--depth", "8", "--base-width",
+            "32", "--base-depth", "2", "--dims", "d_head=16,tied=false", "--json"]
+    assert main(argv) == 0
+    doc = json.loads(capsys.readouterr().out)
+    rows = {r["name"]: r for r in doc["parameters"]}
+    assert doc["parameterization"] == "completep" and doc["depth_ratio"] == 4.0
+    assert doc["residual_multiplier"] == 0.25 and doc["attention_scale"] == pytest.approx(0.25)
+    q = rows["blocks.3.attn.q.weight"]
+    assert (q["role"], q["in_block"], q["lr_mult"], q["eps_mult"], q["wd_mult"]) == ("hidden", True, 0.25, 1 / 16, 4.0)
+    assert rows["lm_head.weight"]["forward"] == 0.25 and rows["wte.weight"]["source"] == "declared"
+    assert main(argv[:-1]) == 0
+    err = capsys.readouterr().err
+    assert "blocks.3.attn.q.weight" in err and "residual branches × 0.25" in err
+    assert main(["explain", "--model", "gpt", "--param", "mup", "--width", "72", "--depth", "2", "--base-width",
+                 "32"]) == 2
+    assert "width: 72 is not a multiple of d_head=16" in capsys.readouterr().err

@@ -84,10 +84,17 @@ def test_verdict_arithmetic_on_synthetic_records():
 @pytest.mark.parametrize("kwargs,message", [
     (dict(widths=[64, 128], depths=[2, 4]), "vary one axis at a time"),
     (dict(widths=[64], depths=[2]), "give at least two widths"),
-    (dict(widths=[64, -128], depths=[2]), "widths: every value must be a positive integer"),
+    (dict(widths=[64, -128], depths=[2]), "widths: must be a positive integer, got -128"),
     (dict(widths=[], depths=[2]), "widths: give at least one value"),
-    (dict(widths=[64, 128], depths=[2], steps=0), "steps: must be at least 1"),
-    (dict(widths=[64, 128], depths=[2], lr=-1.0), "lr: must be positive"),
+    (dict(widths=[64, 128], depths=[2], steps=0), "steps: must be a positive integer"),
+    (dict(widths=[64, 128], depths=[2], lr=-1.0), "lr: must be a finite positive number"),
+    (dict(widths=[16, 16], depths=[2]), "widths: 16 given more than once"),            # was a ZeroDivisionError
+    (dict(widths=[64, 64, 128, 256], depths=[2]), "widths: 64 given more than once"),  # flipped μP's verdict
+    (dict(widths=[64, 128], depths=[2], seeds=0), "seeds: must be a positive integer"),  # passed, 0 verdicts
+    (dict(widths=[64, 128], depths=[2], batch_size=0), "batch_size: must be a positive integer"),
+    (dict(widths=[64, 128], depths=[2], threshold=-0.1), "threshold: must be a finite positive number"),
+    (dict(widths=[64, 128], depths=[2], threshold=float("nan")), "threshold: must be a finite positive number"),
+    (dict(widths=[64, True], depths=[2]), "widths: must be a positive integer, got True"),
     (dict(widths=[64, 128], depths=[2], optimizer="lion"), "optimizer: unknown value 'lion'"),
 ])
 def test_bad_coord_check_input(kwargs, message):

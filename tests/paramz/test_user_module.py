@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 import paramz
-from paramz.plan import build_infos
+from paramz.roles import build_infos
 
 
 class Res(nn.Module):
@@ -118,9 +120,11 @@ def test_zoo_declared_roles_agree_with_inference(name, tied):
     dims = {"width": 128, "depth": 3} | ({"d_head": 16, "tied": tied} if name == "gpt" else {})
     model = paramz.models.build(name, **dims)
     base, delta = model.scaled(64), model.scaled(96)
-    declared = build_infos(model, base, delta, roles=model.ROLES, blocks=model.BLOCKS)
+    declared = build_infos(model, base, delta, roles=model.ROLES, blocks=model.BLOCKS, strict=False)
     inferred = build_infos(model, base, delta, blocks=model.BLOCKS)
-    assert declared == inferred
+    strip = lambda infos: {n: dataclasses.replace(i, source="") for n, i in infos.items()}  # noqa: E731
+    assert strip(declared) == strip(inferred)
+    assert {i.source for i in inferred.values()} == {"module"}  # Linear, Embedding, LayerNorm: known layouts
     assert {i.role for i in declared.values()} >= {"emb", "hidden", "end-vec"}
 
 
