@@ -16,11 +16,12 @@ install: $(STAMP)
 
 # torch is installed first and pinned (constraints.txt) so pip never resolves the CUDA build;
 # mup (the oracle of our tests) goes in with --no-deps, so it cannot drag in torchvision/seaborn.
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt docs/examples/llama_paramz/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -c constraints.txt torch==2.13.0
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	$(PY) -m pip install -q --no-deps mup==1.0.0
+	$(PY) -m pip install -q --no-deps -e docs/examples/llama_paramz  # the worked plugin package (tests use it)
 	touch $(STAMP)
 
 # Import layers (import-linter), lint (ruff) and types (mypy), all configured in pyproject.toml.

@@ -16,6 +16,13 @@ Two exceptions, from docs/rules.md check 4 and TP VI:
     α > 0 block i's share of the stream shrinks with the total depth by design; the final stream
     (``stream.final``) and every branch output are.
 
+Models with a final residual stream also record how far it moved from its value at init,
+``stream.final.update`` = mean ``|h_t − h_0|`` on the fixed batch, and judge it like a module. It
+is the quantity depth transfer is about (every block keeps learning: the summed update stays Θ(1)),
+and it has no init transient: under CompleteP (α = 1) the stream itself shrinks like L^−½ at init
+when the branches outweigh the embedding, until the updates dominate, while its update is flat from
+the first step (measured on the zoo GPT and a Llama-style plugin; μP without depth rules: ≈ L^1).
+
 Depth checks also report, per residual block, the relative update ``‖W_T − W_0‖/‖W_0‖`` of its
 hidden matrices (docs/rules.md, check 6).
 """
@@ -39,6 +46,7 @@ from paramz.plan import HParams, plan_of
 from paramz.rules import OPTIMIZERS, get, unknown_name
 
 DEFAULT_THRESHOLD = 0.2
+FINAL_STREAM, FINAL_UPDATE = "stream.final", "stream.final.update"
 
 
 @dataclass(frozen=True)
@@ -132,9 +140,19 @@ def run_one(model: ScalableModel, steps: int, lr: float, optimizer: str, batch_s
     start = {n: p.detach().clone() for n, p in model.named_parameters()}
     seen: dict[tuple[str, int], float] = {}
     step = [0]
-    handles = [mod.register_forward_hook(
-        lambda m, i, o, name=name: seen.__setitem__((name, step[0]), float(o.detach().abs().mean())))
-        for name, mod in model.coord_modules().items()]
+    initial: dict[str, torch.Tensor] = {}
+
+    def record(name: str, output: torch.Tensor) -> None:
+        out = output.detach()
+        seen[(name, step[0])] = float(out.abs().mean())
+        if name == FINAL_STREAM:  # and how far it moved from its value at init (the same batch every step)
+            if step[0] == 0:
+                initial[name] = out.clone()
+            else:
+                seen[(FINAL_UPDATE, step[0])] = float((out - initial[name]).abs().mean())
+
+    handles = [mod.register_forward_hook(  # prepend: before any multiplier hook, so a branch records F(x)
+        lambda m, i, o, name=name: record(name, o), prepend=True) for name, mod in model.coord_modules().items()]
     try:
         for t in range(steps + 1):
             step[0] = t

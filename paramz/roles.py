@@ -133,5 +133,8 @@ def build_infos(model: nn.Module, base: nn.Module, delta: nn.Module, *, roles: M
         dims = [i for i, s in enumerate(scales) if s]
         dim = 1 if 1 in dims else (dims[0] if dims else None)  # fan-in if it scales (mup's width_mult)
         ratio = shape[dim] / b_shape[dim] if dim is not None else 1.0
-        infos[name] = ParamInfo(name, role, len(dims), float(ratio), in_block, _fan_in(b_shape), source)
+        # an embedding table is read one row at a time (a one-hot input): its fan-in is 1, and σ = gain
+        # (PyTorch's nn.Embedding default N(0, 1), and μP's Θ(1) input weights), not 1/√width
+        fan_in = 1 if isinstance(_owner(modules, name), nn.Embedding) else _fan_in(b_shape)
+        infos[name] = ParamInfo(name, role, len(dims), float(ratio), in_block, fan_in, source)
     return infos

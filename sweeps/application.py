@@ -8,6 +8,7 @@ whichever way it was launched:
     cancel(store, sweep_id)      stop it
     report(store, sweep_id)      the transfer analysis, as a typed `TransferReport`
     make_executor(settings)      the executor the settings ask for
+    sweep(spec, models=, tasks=) all of it from a script, with the script's own model and task classes
 
 Launching again (`launch` on a spec whose sweep exists), the one documented behaviour:
 
@@ -25,16 +26,31 @@ Launching again (`launch` on a spec whose sweep exists), the one documented beha
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from paramz.errors import ConfigError
+from paramz.models import ScalableModel
 from sweeps.analysis import TransferReport, transfer_report
 from sweeps.domain import RELAUNCHABLE, SWEEP_ACTIVE, SweepState
 from sweeps.run import Executor, LocalExecutor, Progress, RayExecutor, run_sweep
+from sweeps.run.executors.ray import Registered
 from sweeps.search import strategy_for
-from sweeps.settings import Settings
-from sweeps.spec import LimitsSpec, SpecError, SweepSpec
-from sweeps.store import Store
+from sweeps.settings import Settings, load_settings
+from sweeps.spec import (
+    LimitsSpec,
+    SpecError,
+    SweepSpec,
+    Task,
+    load_plugins,
+    load_spec,
+    parse_spec,
+    register_model,
+    register_task,
+)
+from sweeps.store import Store, SweepInfo
 
 
 class TooManySweeps(ConfigError):
@@ -134,8 +150,61 @@ def report(store: Store, sweep_id: str, *, tolerance: float = 0.5, width: int | 
                            base_depth=spec.resolved_base_depth(), tolerance=tolerance, width=width, depth=depth)
 
 
-def make_executor(settings: Settings) -> Executor:
-    """The executor the settings ask for: Ray actors (default) or in-process."""
+def make_executor(settings: Settings, registered: Registered | None = None) -> Executor:
+    """The executor the settings ask for: Ray actors (default) or in-process.
+
+    Args:
+        settings: executor kind, workers, Ray address, plugin allowlist.
+        registered: classes registered by code in this process, for the Ray workers to register too.
+    """
     if settings.executor == "local":
         return LocalExecutor()
-    return RayExecutor(workers=settings.workers, address=settings.ray_address, plugins=settings.plugins)
+    return RayExecutor(workers=settings.workers, address=settings.ray_address, plugins=settings.plugins,
+                       registered=registered)
+
+
+def sweep(spec: SweepSpec | Mapping[str, Any] | str | Path, *,
+          models: Mapping[str, type[ScalableModel]] | None = None, tasks: Mapping[str, type[Task]] | None = None,
+          settings: Settings | None = None, progress: Progress | None = None) -> SweepInfo:
+    """Runs a sweep from Python, with model families and tasks defined in your script (no packaging).
+
+        from sweeps.application import sweep
+        info = sweep("spec.yaml", models={"mynet": MyNet}, tasks={"mytask": MyTask})
+
+    The classes are registered in this process and in every Ray worker, so a spec can name them as
+    it names the zoo's. This path is local on purpose: the REST service accepts only families and
+    tasks installed as plugins (by name), never code.
+
+    Args:
+        spec: a spec (validated, a dict, or a YAML/JSON file).
+        models: ``{name: ScalableModel subclass}`` to register.
+        tasks: ``{name: Task subclass}`` to register.
+        settings: store, executor and workers (default: from the environment).
+        progress: called with the counts by state after every change.
+
+    Returns:
+        The sweep after the run.
+
+    Raises:
+        ConfigError: a class that is not a valid family or task, or an invalid spec.
+    """
+    settings = settings or load_settings()
+    load_plugins(settings.plugins)
+    for name, model_cls in (models or {}).items():
+        register_model(name, model_cls)
+    for name, task_cls in (tasks or {}).items():
+        register_task(name, task_cls)
+    registered: Registered = {"models": dict(models or {}), "tasks": dict(tasks or {})}
+    if isinstance(spec, (str, Path)):
+        spec = load_spec(spec)
+    elif not isinstance(spec, SweepSpec):
+        spec = parse_spec(dict(spec))
+    store = Store(settings.store)
+    launched = launch(store, spec)
+    if launched.runnable:
+        executor = make_executor(settings, registered)
+        try:
+            run(store, launched.sweep_id, executor, progress)
+        finally:
+            executor.close()
+    return store.sweep(launched.sweep_id)

@@ -10,6 +10,8 @@ from typing import Any, NoReturn
 
 from rich.console import Console
 
+from paramz.errors import ConfigError
+
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -28,3 +30,22 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"paramz: error: {message} (see {self.prog} --help)\n")
         raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _value(text: str) -> Any:
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    try:
+        return int(text)
+    except ValueError:
+        return text.strip()
+
+
+def parse_dims(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:  # "d_head=16,tied=true" → {"d_head": 16, "tied": True}
+        return {k.strip(): _value(v) for k, v in (item.split("=", 1) for item in text.split(","))}
+    except ValueError:
+        raise ConfigError(f"--dims: expected key=value,key=value (e.g. d_head=16,tied=true), got {text!r}") from None

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 import paramz
-from paramz.cli.base import EXIT_FAILED, EXIT_OK, Command
+from paramz.cli.base import EXIT_FAILED, EXIT_OK, Command, parse_dims
 from paramz.coordcheck import DEFAULT_THRESHOLD, CoordResult, check_inputs
 
 
@@ -46,6 +46,7 @@ def _add_parser(sub: Any) -> None:
     cc.add_argument("--sp-init", choices=("fan_in", "const"), help="SP init variant")
     cc.add_argument("--zero-init-readout", action="store_true")
     cc.add_argument("--zero-init-query", action="store_true")
+    cc.add_argument("--dims", help="other config fields of the model, e.g. d_head=64,seq_len=32")
     cc.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     cc.add_argument("--plot", metavar="FILE", help="write an HTML plot (self-contained) to FILE")
 
@@ -62,7 +63,7 @@ def coord_check_command(args: argparse.Namespace, err: Console) -> int:
         results.append(paramz.coord_check(
             args.model, name, widths=widths, depths=depths, steps=args.steps, lr=args.lr, optimizer=args.optimizer,
             base_width=args.base_width, base_depth=args.base_depth, batch_size=args.batch_size, seeds=args.seeds,
-            threshold=args.threshold, options=options))
+            threshold=args.threshold, options=options, dims=parse_dims(args.dims)))
     if args.plot:
         from paramz.cli.plots import coord_check_figure, write_html
         err.print(f"plot: {write_html(coord_check_figure(results), args.plot)}")

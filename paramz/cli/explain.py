@@ -11,28 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 import paramz
-from paramz.cli.base import EXIT_OK, Command
-from paramz.errors import ConfigError
+from paramz.cli.base import EXIT_OK, Command, parse_dims
 from paramz.explain import explain_rows
-
-
-def _value(text: str) -> Any:
-    lowered = text.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    try:
-        return int(text)
-    except ValueError:
-        return text.strip()
-
-
-def _dims(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        return {k.strip(): _value(v) for k, v in (item.split("=", 1) for item in text.split(","))}
-    except ValueError:
-        raise ConfigError(f"--dims: expected key=value,key=value (e.g. d_head=16,tied=true), got {text!r}") from None
 
 
 def _add_parser(sub: Any) -> None:
@@ -51,7 +31,7 @@ def _add_parser(sub: Any) -> None:
 
 
 def explain_command(args: argparse.Namespace, err: Console) -> int:
-    model = paramz.models.build(args.model, width=args.width, depth=args.depth, **_dims(args.dims))
+    model = paramz.models.build(args.model, width=args.width, depth=args.depth, **parse_dims(args.dims))
     paramz.parameterize(model, args.param, base_width=args.base_width, base_depth=args.base_depth,
                         alpha=args.alpha)
     rows, summary = explain_rows(model, args.optimizer)

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from paramz.errors import ConfigError, unknown_name
 from paramz.sharpness.lanczos import EigenResult, lanczos, power_iteration
@@ -54,12 +55,17 @@ def hvp_operator(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Ten
 
     Raises:
         ConfigError: a parameter that does not require grad, or a loss that is not a scalar.
+
+    The loss is evaluated with ``scaled_dot_product_attention`` restricted to its math kernel: the
+    fused CPU kernels have no double backward, which every HVP needs (a model that calls
+    ``F.scaled_dot_product_attention`` is probed as it is, with the same numbers up to rounding).
     """
     params = list(params)
     for i, p in enumerate(params):
         if not p.requires_grad:
             raise ConfigError(f"params[{i}]: does not require grad; pass the tensors the loss depends on")
-    loss = loss_fn()
+    with sdpa_kernel(SDPBackend.MATH):
+        loss = loss_fn()
     if loss.dim() != 0:
         raise ConfigError(f"loss_fn: must return a scalar, returned shape {tuple(loss.shape)}")
     grads = torch.autograd.grad(loss, params, create_graph=True, allow_unused=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.service.conftest import make_client, settings  # noqa: F401 - fixtures for e2e tests too
 from tests.sweeps.conftest import ENV
 
 TOKEN = "e2e-token"
@@ -33,7 +34,7 @@ def free_port() -> int:
 class Server:
     """``python -m service.cli serve`` on a free port; ``kill()`` is a kill -9 of its whole process group."""
 
-    def __init__(self, store: str, log: Path) -> None:
+    def __init__(self, store: str, log: Path, env: dict[str, str] | None = None) -> None:
         self.store, self.log_path = store, log
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -41,7 +42,7 @@ class Server:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "service.cli", "serve", "--port", str(self.port), "--store", store,
              "--executor", "ray", "--workers", "2"],
-            cwd=ROOT, env={**ENV, "PARAMZ_TOKEN": TOKEN}, stdout=self.log, stderr=subprocess.STDOUT,
+            cwd=ROOT, env={**ENV, "PARAMZ_TOKEN": TOKEN, **(env or {})}, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True)
         deadline = time.monotonic() + 90
         while True:
@@ -97,8 +98,8 @@ class Server:
 def serve(tmp_path):
     servers = []
 
-    def start(store: str | None = None) -> Server:
-        server = Server(store or f"sqlite:///{tmp_path}/e2e.db", tmp_path / "server.log")
+    def start(store: str | None = None, env: dict[str, str] | None = None) -> Server:
+        server = Server(store or f"sqlite:///{tmp_path}/e2e.db", tmp_path / "server.log", env)
         servers.append(server)
         return server
     yield start

@@ -189,3 +189,27 @@ def test_full_batch_gd_sharpens_to_the_edge_of_stability(seed):
     assert ratios[0] < 0.3
     late = [r for s, r in ratios.items() if s >= 1000]
     assert all(0.9 < r < 1.1 for r in late), ratios
+
+
+def test_a_model_calling_scaled_dot_product_attention_is_probed_against_the_dense_hessian():
+    """Fused CPU attention kernels have no double backward; the probe runs them with the math kernel."""
+    torch.manual_seed(0)
+
+    class TinyAttention(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.qkv, self.out = (torch.nn.Embedding(10, 8), torch.nn.Linear(8, 24, bias=False),
+                                            torch.nn.Linear(8, 10, bias=False))
+
+        def forward(self, idx):
+            q, k, v = self.qkv(self.emb(idx)).view(idx.shape[0], idx.shape[1], 3, 2, 4).permute(2, 0, 3, 1, 4)
+            h = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            return self.out(h.transpose(1, 2).reshape(idx.shape[0], idx.shape[1], 8))
+
+    model = TinyAttention().double()
+    tok = torch.randint(10, (4, 7), generator=torch.Generator().manual_seed(1))
+    loss = lambda out: F.cross_entropy(out.reshape(-1, 10), tok.reshape(-1))  # noqa: E731
+    res = top_eigenvalue(lambda: loss(model(tok)), list(model.parameters()), tol=1e-6, max_iter=200)
+    with torch.nn.attention.sdpa_kernel(torch.nn.attention.SDPBackend.MATH):  # the reference needs it too
+        dense = torch.linalg.eigvalsh(dense_hessian(model, loss, tok))[-1].item()
+    assert res.eigenvalue == pytest.approx(dense, rel=1e-4) and res.converged

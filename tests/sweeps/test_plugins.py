@@ -7,6 +7,7 @@ from importlib.metadata import EntryPoint
 import pytest
 
 import paramz
+import paramz.models
 import sweeps.spec.plugins
 from sweeps.run import LocalExecutor
 from sweeps.spec import SpecError, parse_spec
@@ -19,8 +20,10 @@ from tests.sweeps.conftest import run_spec, small_spec
 def entry_points(monkeypatch):
     saved = dict(TASKS)
     points: list[EntryPoint] = []
-    monkeypatch.setattr(sweeps.spec.plugins, "entry_points",
-                        lambda group: [ep for ep in points if ep.group == group])
+    def installed(group):
+        return [ep for ep in points if ep.group == group]
+    monkeypatch.setattr(sweeps.spec.plugins, "entry_points", installed)
+    monkeypatch.setattr(paramz.models, "entry_points", installed)   # the example package installs a model
     yield points
     TASKS.clear()
     TASKS.update(saved)

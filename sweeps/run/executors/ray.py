@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sweeps.run.executors.base import Executor, ShouldStop, TrialEvents
 from sweeps.run.trial import run_trial
-from sweeps.spec import TrialConfig, load_plugins
+from sweeps.spec import TrialConfig, load_plugins, register_model, register_task
+
+Registered = Mapping[str, Mapping[str, type]]
 
 
 class RayExecutor(Executor):
@@ -28,15 +30,19 @@ class RayExecutor(Executor):
         address: a Ray cluster's address; None starts a local Ray.
         max_retries: retries of a trial whose worker died.
         plugins: the plugin allowlist each worker loads (None: every installed plugin).
+        registered: model families and tasks registered in this process by code (a script's own
+            classes, see `sweeps.application.sweep`), ``{"models": {name: cls}, "tasks": {...}}``;
+            each worker registers them too (Ray ships a script's classes by value).
     """
 
     def __init__(self, workers: int | None = None, address: str | None = None, max_retries: int = 2,
-                 plugins: list[str] | None = None) -> None:
+                 plugins: list[str] | None = None, registered: Registered | None = None) -> None:
         import ray
 
         self.ray = ray
         address = address or "local"
         self.plugins = plugins
+        self.registered = registered or {}
         self.owns_ray = not ray.is_initialized()
         if self.owns_ray:
             kwargs: dict[str, Any] = {"num_cpus": workers} if address == "local" and workers else {}
@@ -54,7 +60,7 @@ class RayExecutor(Executor):
 
     def _spawn(self, n: int) -> list[tuple[Any, str]]:
         """Starts ``n`` actors at once (each imports torch: seconds) and waits for all of them."""
-        actors = [self.actor_cls.remote(self.plugins) for _ in range(n)]
+        actors = [self.actor_cls.remote(self.plugins, self.registered) for _ in range(n)]
         return list(zip(actors, self.ray.get([a.where.remote() for a in actors])))
 
     def _drain(self, running: dict[Any, tuple[int, TrialConfig]], events: TrialEvents) -> None:
@@ -118,11 +124,15 @@ class RayExecutor(Executor):
 class _Worker:
     """A Ray actor: one torch thread, torch imported once, trials run one at a time."""
 
-    def __init__(self, plugins: list[str] | None) -> None:
+    def __init__(self, plugins: list[str] | None, registered: Registered) -> None:
         import torch
 
         torch.set_num_threads(1)
         load_plugins(plugins)  # tasks/models of installed packages, the driver's allowlist
+        for name, cls in registered.get("models", {}).items():
+            register_model(name, cls)
+        for name, cls in registered.get("tasks", {}).items():
+            register_task(name, cls)
 
     def where(self) -> str:
         return f"{socket.gethostname()}:{os.getpid()}"
