@@ -51,3 +51,4 @@ clean:
 bench: install
 	$(PY) bench/sharpness.py
 	$(PY) bench/adaptive.py
+	$(PY) bench/calibration.py

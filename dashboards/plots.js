@@ -43,13 +43,45 @@ function drawCurves(transfer) {
       if (opt) {
         traces.push({ x: [opt.log2_lr], y: [opt.loss], mode: "markers", type: "scatter", showlegend: false,
           legendgroup: scaleLabel(curve, axis), marker: { symbol: "diamond", size: 11, color },
-          error_x: { type: "data", symmetric: false, array: [opt.high - opt.log2_lr],
-            arrayminus: [opt.log2_lr - opt.low], color }, meta: "optimum",
-          name: `${scaleLabel(curve, axis)} optimum`, hovertext: opt.flags.join(", ") });
+          error_x: { type: "data", symmetric: false, array: [upper(opt)], arrayminus: [lower(opt)], color },
+          meta: "optimum", name: `${scaleLabel(curve, axis)} optimum`, hovertext: intervalText(opt) });
       }
     });
     draw(`curves-${name}`, traces, layout(name, "log2 LR", "final held-out loss"));
   }
+}
+
+// An edge optimum's interval is half-open (null end): drawn one octave long on that side, and said in words.
+const OPEN = 1.0;
+function upper(o) { return o.log2_high === null ? OPEN : o.log2_high - o.log2_lr; }
+function lower(o) { return o.log2_low === null ? OPEN : o.log2_lr - o.log2_low; }
+function intervalText(o) {
+  const end = (v, inf) => (v === null ? inf : v.toFixed(2));
+  const how = { seeds: `t over ${o.n_seeds} seeds, ${o.dof} dof`, pooled: "one seed; other scales' scatter",
+    assumed: "one seed; ½-octave scatter assumed", edge: "edge of the grid: half-open" }[o.method] || o.method;
+  return `log2 η* ${o.log2_lr.toFixed(2)}, 95% [${end(o.log2_low, "−∞")}, ${end(o.log2_high, "+∞")}] (${how})` +
+    (o.flags.length ? `; ${o.flags.join(", ")}` : "");
+}
+
+// One parameterization's verdicts with everything the analysis says about them: the outcome, what would
+// settle it, the optima left out and why, points the law leans on, and why there is no law.
+function verdictBlock(name, transfer) {
+  const nodes = [];
+  const details = (transfer.verdict_details || {})[name] || {};
+  for (const [ax, v] of Object.entries(details)) {
+    nodes.push(el("p", {}, el("span", { class: `badge outcome-${v.outcome}`, text: v.outcome }),
+      el("b", { text: ` ${name} ${ax}: ` }), v.text));
+    if (v.settle.length) nodes.push(el("ul", { class: "notes" }, ...v.settle.map((s) => el("li", { text: `would settle it: ${s}` }))));
+  }
+  const fit = transfer.fits[name];
+  const notes = [];
+  if (fit) {
+    for (const [w, d, why] of fit.left_out) notes.push(`left out ${w}×${d}: ${why}`);
+    for (const [w, d, why] of fit.influential) notes.push(`${w}×${d} ${why}`);
+  }
+  if ((transfer.no_law || {})[name]) notes.push(`no law: ${transfer.no_law[name]}`);
+  if (notes.length) nodes.push(el("ul", { class: "notes" }, ...notes.map((n) => el("li", { text: n }))));
+  return nodes;
 }
 
 function drawOptimum(transfer) {
@@ -62,8 +94,8 @@ function drawOptimum(transfer) {
     const x = optima.map((o) => Math.log2(axis === "width" ? o.width : o.depth));
     traces.push({ x, y: optima.map((o) => o.log2_lr), mode: "markers", type: "scatter", name, meta: "optima",
       marker: { color, size: 9, symbol: optima.map((o) => (o.flags.includes("edge") ? "circle-open" : "circle")) },
-      error_y: { type: "data", symmetric: false, array: optima.map((o) => o.high - o.log2_lr),
-        arrayminus: optima.map((o) => o.log2_lr - o.low), color } });
+      hovertext: optima.map(intervalText),
+      error_y: { type: "data", symmetric: false, array: optima.map(upper), arrayminus: optima.map(lower), color } });
     const fit = transfer.fits[name];
     if (fit) {
       const base = axis === "width" ? fit.base_width : fit.base_depth;
@@ -73,13 +105,27 @@ function drawOptimum(transfer) {
         line: { color, dash: "dot" }, name: `${name} fit: ${slope >= 0 ? "+" : ""}${slope.toFixed(2)} oct/doubling`,
         meta: "fit" });
     }
-    for (const [ax, text] of Object.entries(transfer.verdicts[name] || {})) {
-      verdicts.push(el("p", {}, el("b", { text: `${name} ${ax}: ` }), text));
-    }
+    verdicts.push(...verdictBlock(name, transfer));
   }
-  draw("optimum", traces, layout("optimal LR per scale (95% interval; open = edge of the grid)",
+  for (const name of Object.keys(transfer.no_law || {})) {   // parameterizations with no optimum at all
+    if (!byParam(transfer.optima).has(name)) verdicts.push(...verdictBlock(name, transfer));
+  }
+  draw("optimum", traces, layout("optimal LR per scale (95% interval; open = edge of the grid, half-open interval)",
     `log2 ${axis}`, "log2 η*"));
   document.getElementById("verdicts").replaceChildren(...(verdicts.length ? verdicts
     : [el("p", { text: "no transfer law yet: it needs interior optima at 2 or more scales" })]));
+}
+
+// Super consistency: the spread (coefficient of variation) of λ_max across scales at the last common step.
+function drawConsistency(transfer) {
+  const rows = (transfer.consistency || []).map((c) => el("tr", {},
+    el("td", { text: c.parameterization }), el("td", { text: c.operator }),
+    el("td", { text: c.mode === "best-lr" ? "each scale's best" : (c.lr ? `${c.lr.toExponential(2)} (common)` : "common") }),
+    el("td", { class: "num", text: c.cv_final === null ? "—" : c.cv_final.toFixed(2) }),
+    el("td", { class: "num", text: c.steps.length ? String(c.steps[c.steps.length - 1]) : "" }),
+    el("td", { text: c.reason || `${c.scales.length} scales` })));
+  const head = el("tr", {}, ...["parameterization", "operator", "LR", "CV of λ_max", "step", ""].map((t) => el("th", { text: t })));
+  document.getElementById("consistency").replaceChildren(rows.length ? el("table", {}, head, ...rows)
+    : el("p", { text: "no sharpness probes yet" }));
 }
 

@@ -64,6 +64,7 @@ async function refresh() {
     const transfer = await getJSON(`${API}/sweeps/${sweepId}/transfer`);
     drawCurves(transfer);
     drawOptimum(transfer);
+    drawConsistency(transfer);
     await drawSharpness(transfer);
     await drawLive();
     markReady();

@@ -102,43 +102,105 @@ class Curve(BaseModel):
     points: list[CurvePoint]
 
 
+LOG2 = "log2 of a learning rate"
+
+
 class OptimumPublic(BaseModel):
+    """The optimal LR of one scale. Every ``log2_*`` field is a log2 LR; ``null`` ends are unbounded
+    (an optimum at the edge of the LR grid gets a half-open interval)."""
+
     parameterization: str
     width: int
     depth: int
-    log2_lr: float
-    low: float
-    high: float
+    log2_lr: float = Field(description=f"sub-grid estimate of η*, {LOG2}")
+    log2_low: float | None = Field(description=f"95% interval of η*, lower end, {LOG2}; null: unbounded")
+    log2_high: float | None = Field(description=f"95% interval of η*, upper end, {LOG2}; null: unbounded")
+    sd: float | None = Field(description="standard error of log2_lr, octaves; null for an edge optimum")
+    dof: float | None = Field(description="degrees of freedom of the t quantile; null: normal quantile")
+    method: Literal["seeds", "pooled", "assumed", "edge"] = Field(description=(
+        "how the interval was made: seeds (Student-t over this scale's seeds, with the other scales' scatter "
+        "lent), pooled (one seed here: the other scales' seed scatter), assumed (one seed in the whole sweep: "
+        "½ octave of seed scatter assumed), edge (half-open)"))
     loss: float
-    grid_log2_lr: float
+    grid_log2_lr: float = Field(description=f"the grid argmin, {LOG2}")
     n_seeds: int
     flags: list[str]
+    low: float | None = Field(description="deprecated: the same as log2_low", deprecated=True)
+    high: float | None = Field(description="deprecated: the same as log2_high", deprecated=True)
+
+
+class ShiftPublic(BaseModel):
+    """A slope over the largest scales of one axis that disagrees with the global one (pre-asymptotic)."""
+
+    axis: str
+    slope: float = Field(description="octaves of η* per doubling over the largest scales")
+    low: float = Field(description="its 95% interval, octaves per doubling")
+    high: float
+    global_slope: float
+    z: float = Field(description="Hausman statistic of the difference")
+    values: list[int] = Field(description="the largest values of the axis it rests on")
 
 
 class FitPublic(BaseModel):
     parameterization: str
     base_width: int
     base_depth: int
-    c: float = Field(description="log2 η* at the base shape")
+    c: float = Field(description=f"η* at the base shape, {LOG2}")
     a: float = Field(description="octaves of η* per doubling of width")
     b: float = Field(description="octaves of η* per doubling of depth")
-    a_interval: tuple[float, float]
-    b_interval: tuple[float, float]
+    a_interval: tuple[float, float] = Field(description="95% interval of a, octaves per doubling")
+    b_interval: tuple[float, float] = Field(description="95% interval of b, octaves per doubling")
     cov: list[list[float]]
+    quantile: float = Field(description="of the 95% intervals: z, or Student-t when scatter widened them")
+    dof: int = Field(description="residual degrees of freedom")
+    chi2: float | None = Field(description="χ²/dof of the residuals against the optima's own sd")
     widths: tuple[int, int]
     depths: tuple[int, int]
-    used: list[tuple[int, int]]
-    left_out: list[tuple[int, int, str]]
+    used: list[tuple[int, int]] = Field(description="(width, depth) of the optima the law rests on")
+    left_out: list[tuple[int, int, str]] = Field(description="(width, depth, why): edge of the grid or outlier")
+    influential: list[tuple[int, int, str]] = Field(description="(width, depth, note): points the slope leans on")
+    shifts: list[ShiftPublic] = Field(description="pre-asymptotic: axes whose largest scales drift differently")
+    local: FitPublic | None = Field(description="the law over the largest scales, when a shift was found")
+
+
+class VerdictPublic(BaseModel):
+    axis: str
+    outcome: Literal["transfers", "drifts", "inconclusive"] = Field(description=(
+        "transfers: the whole 95% interval of the drift lies inside ±tolerance; drifts: wholly outside; "
+        "inconclusive: otherwise, or no law"))
+    slope: float | None = Field(description="octaves of η* per doubling; null without a law")
+    low: float | None = Field(description="95% interval of the slope, octaves per doubling")
+    high: float | None
+    tolerance: float = Field(description="octaves per doubling still called 'transfers'")
+    text: str
+    settle: list[str] = Field(description="what would settle an inconclusive verdict")
+
+
+class ConsistencyPublic(BaseModel):
+    """Super consistency: the spread of λ_max across scales at matched steps."""
+
+    parameterization: str
+    operator: str = Field(description="raw | lr | adam")
+    mode: Literal["best-lr", "fixed-lr"] = Field(description="each scale at its best LR, or one LR common to all")
+    lr: float | None = Field(description="the common LR (fixed-lr), a plain LR")
+    scales: list[tuple[int, int]]
+    steps: list[int]
+    cv: list[float | None] = Field(description="coefficient of variation of λ_max across scales, per step")
+    cv_final: float | None = Field(description="at the last common step")
+    reason: str = Field(description="why there is no statistic (cv empty)")
 
 
 class TransferPublic(BaseModel):
     id: str
     status: SweepState
-    tolerance: float
+    tolerance: float = Field(description="octaves of η* drift per doubling still called 'transfers'")
     curves: list[Curve]
     optima: list[OptimumPublic]
     fits: dict[str, FitPublic]
-    verdicts: dict[str, dict[str, str]]
+    no_law: dict[str, str] = Field(description="per parameterization without a law: why")
+    verdicts: dict[str, dict[str, str]] = Field(description="per parameterization, per swept axis: the verdict's text")
+    verdict_details: dict[str, dict[str, VerdictPublic]]
+    consistency: list[ConsistencyPublic]
 
 
 class Prediction(BaseModel):
@@ -146,9 +208,10 @@ class Prediction(BaseModel):
     log2_lr: float
     lr_low: float = Field(description="95% interval of η*, lower end (an LR, not log2)")
     lr_high: float = Field(description="95% interval of η*, upper end (an LR, not log2)")
+    rests_on: list[tuple[int, int]] = Field(description="(width, depth) of the optima the law used")
     warnings: list[str]
     fit: FitPublic
-    optima: list[OptimumPublic] = Field(description="the per-scale optima the fit used (provenance)")
+    optima: list[OptimumPublic] = Field(description="the per-scale optima the prediction rests on (provenance)")
 
 
 class OptimalLRPublic(BaseModel):
@@ -156,6 +219,7 @@ class OptimalLRPublic(BaseModel):
     width: int
     depth: int
     predictions: dict[str, Prediction]
+    no_prediction: dict[str, str] = Field(description="per parameterization without a prediction: why")
 
 
 class SharpnessSeries(TrialScale):

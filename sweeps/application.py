@@ -138,16 +138,22 @@ def cancel(store: Store, sweep_id: str) -> SweepState:
     return store.status(sweep_id)
 
 
-def report(store: Store, sweep_id: str, *, tolerance: float = 0.5, width: int | None = None,
+def report(store: Store, sweep_id: str, *, tolerance: float | None = None, width: int | None = None,
            depth: int | None = None) -> TransferReport:
-    """The transfer analysis of a sweep (optima, law, verdicts; a prediction at ``width``/``depth``).
+    """The transfer analysis of a sweep (optima, law, verdicts, super consistency; a prediction at
+    ``width``/``depth``). ``tolerance`` defaults to the spec's ``analysis.tolerance``.
 
     Raises:
         SweepNotFound: no such sweep.
     """
     spec = store.spec(sweep_id)
-    return transfer_report(store.trials_frame(sweep_id), base_width=spec.base_width,
-                           base_depth=spec.resolved_base_depth(), tolerance=tolerance, width=width, depth=depth)
+    trials = store.trials_frame(sweep_id)
+    metrics = store.metrics_frame(sweep_id, names_like="sharpness/")
+    axes = [axis for axis, values in (("width", spec.widths), ("depth", spec.depths)) if len(values) > 1]
+    return transfer_report(trials, base_width=spec.base_width, base_depth=spec.resolved_base_depth(),
+                           tolerance=spec.analysis.tolerance if tolerance is None else tolerance, width=width,
+                           depth=depth, parameterizations=[p.label for p in spec.parameterizations], axes=axes,
+                           metrics=metrics)
 
 
 def make_executor(settings: Settings, registered: Registered | None = None) -> Executor:

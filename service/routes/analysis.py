@@ -17,6 +17,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from service.deps import SettingsDep, StoreDep, SweepDep
 from service.errors import problems
 from service.schemas import (
+    ConsistencyPublic,
     Curve,
     FitPublic,
     OptimalLRPublic,
@@ -27,27 +28,42 @@ from service.schemas import (
     SharpnessSeries,
     TransferPublic,
     TrialMetricsPublic,
+    VerdictPublic,
 )
 from sweeps import application
-from sweeps.analysis import TransferFit
+from sweeps.analysis import Optimum, TransferFit
+from sweeps.analysis.report import jsonable as _jsonable
 from sweeps.domain import TrialState
 
 router = APIRouter(prefix="/sweeps", tags=["analysis"])
-Tolerance = Annotated[float, Query(gt=0, le=10, description="octaves per doubling called 'transfers'")]
+Tolerance = Annotated[float | None, Query(gt=0, le=10, description=(
+    "octaves of η* drift per doubling still called 'transfers' (default: the spec's analysis.tolerance, 1/3)"))]
 
 
 def _fit(fit: TransferFit) -> FitPublic:
-    return FitPublic(**asdict(fit), a_interval=fit.interval("a"), b_interval=fit.interval("b"))
+    data = _jsonable(asdict(fit))
+    data["local"] = _fit(fit.local) if fit.local is not None else None
+    return FitPublic(**data, a_interval=fit.interval("a"), b_interval=fit.interval("b"))
+
+
+def _optimum(o: Optimum) -> OptimumPublic:
+    data = _jsonable(asdict(o))
+    return OptimumPublic(**data, low=data["log2_low"], high=data["log2_high"])
 
 
 @router.get("/{sweep_id}/transfer", response_model=TransferPublic, responses=problems(404, 422),
-            summary="Transfer curves, optimal LR per scale with intervals and flags, the fitted law, the verdict")
-def transfer(sweep: SweepDep, store: StoreDep, tolerance: Tolerance = 0.5) -> TransferPublic:
+            summary="Transfer curves, optimal LR per scale with intervals and flags, the fitted law, the verdict "
+                    "with its reasons, super consistency")
+def transfer(sweep: SweepDep, store: StoreDep, tolerance: Tolerance = None) -> TransferPublic:
     report = application.report(store, sweep.id, tolerance=tolerance)
-    return TransferPublic(id=sweep.id, status=sweep.status, tolerance=tolerance,
+    return TransferPublic(id=sweep.id, status=sweep.status, tolerance=report.tolerance,
                           curves=[Curve(**asdict(c)) for c in report.curves],
-                          optima=[OptimumPublic(**asdict(o)) for o in report.optima],
-                          fits={p: _fit(f) for p, f in report.fits.items()}, verdicts=report.verdicts)
+                          optima=[_optimum(o) for o in report.optima],
+                          fits={p: _fit(f) for p, f in report.fits.items()}, no_law=report.no_law,
+                          verdicts=report.verdict_texts(),
+                          verdict_details={p: {axis: VerdictPublic(**_jsonable(asdict(v))) for axis, v in axes.items()}
+                                           for p, axes in report.verdicts.items()},
+                          consistency=[ConsistencyPublic(**_jsonable(asdict(c))) for c in report.consistency])
 
 
 @router.get("/{sweep_id}/optimal-lr", response_model=OptimalLRPublic, responses=problems(404, 409, 422),
@@ -64,20 +80,21 @@ def optimal_lr(sweep: SweepDep, store: StoreDep,
                                  f"{', '.join(labels)}")
     report = application.report(store, sweep.id, width=width, depth=depth)
     wanted = [parameterization] if parameterization else labels
-    missing = [p for p in wanted if p not in report.fits]
+    missing = {p: report.no_prediction.get(p, "no law") for p in wanted if p not in report.predictions}
     if len(missing) == len(wanted):
-        raise HTTPException(409, f"no transfer law yet for {', '.join(missing)}: it needs optima (not at the edge "
-                                 f"of the LR grid) at 2 or more scales; sweep status {sweep.status.value!r}")
+        reasons = "; ".join(f"{p}: {why}" for p, why in missing.items())
+        raise HTTPException(409, f"no prediction (sweep status {sweep.status.value!r}): {reasons}")
     predictions = {}
     for p in wanted:
         if p not in report.predictions:
             continue
         pred = report.predictions[p]
-        used = [OptimumPublic(**asdict(o)) for o in report.optima
-                if o.parameterization == p and (o.width, o.depth) in pred.fit.used]
+        used = [_optimum(o) for o in report.optima
+                if o.parameterization == p and (o.width, o.depth) in pred.rests_on]
         predictions[p] = Prediction(lr=pred.lr, log2_lr=pred.log2_lr, lr_low=pred.lr_low, lr_high=pred.lr_high,
-                                    warnings=list(pred.warnings), fit=_fit(pred.fit), optima=used)
-    return OptimalLRPublic(id=sweep.id, width=width, depth=depth, predictions=predictions)
+                                    rests_on=pred.rests_on, warnings=list(pred.warnings), fit=_fit(pred.fit),
+                                    optima=used)
+    return OptimalLRPublic(id=sweep.id, width=width, depth=depth, predictions=predictions, no_prediction=missing)
 
 
 @router.get("/{sweep_id}/sharpness", response_model=SharpnessPublic, responses=problems(404, 422),

@@ -22,7 +22,7 @@ import paramz
 from paramz.cli.coordcheck import verdict_table
 from paramz.cli.plots import coord_check_figure, write_html
 from sweeps import application
-from sweeps.cli.sweep import report_table
+from sweeps.cli.sweep import render_report
 from sweeps.domain import TrialState
 from sweeps.settings import load_settings
 from sweeps.spec import load_plugins, load_spec
@@ -65,14 +65,7 @@ def sweep(console: Console, out_dir: Path) -> str:
         application.run(store, sweep_id, executor, progress)
     finally:
         executor.close()
-    analysis = application.report(store, sweep_id)
-    console.print(report_table(analysis, sweep_id))
-    for o in analysis.optima:
-        console.print(f"  {o.parameterization:>4} width {o.width:>5}: log2 η* = {o.log2_lr:+.2f} "
-                      f"[{o.low:+.2f}, {o.high:+.2f}] {' '.join(o.flags)}")
-    for param, axes in analysis.verdicts.items():
-        for axis, text in axes.items():
-            console.print(f"[bold]{param}[/] {axis}: {text}")
+    render_report(application.report(store, sweep_id), sweep_id, console)
     console.print(f"sweep {sweep_id} {store.status(sweep_id).value} in {time.perf_counter() - start:.0f} s; "
                   f"store {store.url}; `paramz sweep report {sweep_id} --store {store.url}`")
     return sweep_id

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from paramz.cli import EXIT_FAILED, EXIT_OK, Command
+from paramz.cli.base import positive_float
 from paramz.errors import ConfigError
 from sweeps import application
 from sweeps.analysis import TransferReport
@@ -51,8 +52,9 @@ def _add_parser(sub: Any) -> None:
         p.add_argument("--json", action="store_true")
         if name == "report":
             p.add_argument("--predict", metavar="width=N,depth=L", help="predict η* at this scale")
-            p.add_argument("--tolerance", type=float, default=0.5,
-                           help="octaves per doubling still called 'transfers' (default 0.5)")
+            p.add_argument("--tolerance", type=positive_float, default=None,
+                           help="octaves of η* drift per doubling still called 'transfers' (default: the "
+                                "spec's analysis.tolerance, 1/3: one octave over 8×)")
     lst = ssub.add_parser("list", help="sweeps in the store, newest first")
     lst.add_argument("--store", help=STORE_HELP)
     lst.add_argument("--json", action="store_true")
@@ -156,51 +158,106 @@ def _report(args: argparse.Namespace, settings: Settings, store: Store, err: Con
     return EXIT_OK
 
 
+def _interval(low: float, high: float) -> str:
+    left = "(−∞" if math.isinf(low) else f"[{low:+.2f}"
+    right = "+∞)" if math.isinf(high) else f"{high:+.2f}]"
+    return f"{left}, {right}"
+
+
 def render_report(result: TransferReport, sweep_id: str, err: Console, predicted_at: str | None = None) -> None:
-    """The text form of a `TransferReport`: loss table, optima, verdicts, predictions."""
-    err.print(report_table(result, sweep_id))
-    optima = Table(title="optimal LR per scale (parabola through the grid argmin; 95% interval)",
+    """The text form of a `TransferReport`: loss table, optima, verdicts with their reasons, predictions,
+    super consistency. Nothing is cut: wide tables are split to fit the console."""
+    for table in report_tables(result, sweep_id, err.width):
+        err.print(table)
+    optima = Table(title="optimal LR per scale (mean of the seeds' parabola vertices; 95% interval, log2)",
                    title_justify="left", box=box.SIMPLE_HEAD)
-    for col in ("width×depth", "log2 η*", "95% interval", "η*", "flags"):
-        optima.add_column(col, justify="left" if col in ("width×depth", "flags") else "right", no_wrap=True)
+    for col in ("width×depth", "log2 η*", "95% interval", "η*", "seeds", "interval from", "flags"):
+        optima.add_column(col, justify="left" if col in ("width×depth", "interval from", "flags") else "right")
     for o in result.optima:
+        how = {"seeds": f"seeds (t, {o.dof:g} dof)", "pooled": f"other scales' seeds (t, {o.dof:g} dof)",
+               "assumed": "assumed ½-octave seed scatter", "edge": "grid edge: half-open"}[o.method]
         optima.add_row(f"{o.parameterization} {o.width}×{o.depth}", f"{o.log2_lr:+.2f}",
-                       f"[{o.low:+.2f}, {o.high:+.2f}]", f"{o.lr:.2e}", ", ".join(o.flags))
+                       _interval(o.log2_low, o.log2_high), f"{o.lr:.2e}", str(o.n_seeds), how, ", ".join(o.flags))
     err.print(optima)
     for param, axes in result.verdicts.items():
-        fit = result.fits[param]
-        left = f"; left out: {list(fit.left_out)}" if fit.left_out else ""
-        for axis, text in axes.items():
-            err.print(f"[bold]{param}[/] {axis}: {text} — fit on {len(fit.used)} optima{left}")
+        fit = result.fits.get(param)
+        for axis, v in axes.items():
+            colour = {"transfers": "green", "drifts": "red"}.get(v.outcome, "yellow")
+            err.print(f"[bold]{param}[/] {axis}: [{colour}]{v.text}[/]")
+            for step in v.settle:
+                err.print(f"    would settle it: {step}")
+        if fit is None:
+            continue
+        err.print(f"    law fit on {len(fit.used)} optima: {', '.join(f'{w}×{d}' for w, d in fit.used)}")
+        for w, d, why in fit.left_out:
+            err.print(f"    left out {w}×{d}: {why}")
+        for w, d, why in fit.influential:
+            err.print(f"    [yellow]{w}×{d} {why}[/]")
+    for param, reason in result.no_law.items():
+        err.print(f"[bold]{param}[/]: no law: {reason}")
     for param, pred in result.predictions.items():
+        rests = ", ".join(f"{w}×{d}" for w, d in pred.rests_on)
         err.print(f"[bold]{param}[/] predicted η* at {predicted_at}: {pred.lr:.3g} "
-                  f"(95% {pred.lr_low:.3g}–{pred.lr_high:.3g})")
+                  f"(95% {pred.lr_low:.3g}–{pred.lr_high:.3g}); rests on {rests}")
         for warning in pred.warnings:
             err.print(f"  [yellow]warning:[/] {warning}")
+    for param, reason in result.no_prediction.items():
+        err.print(f"[bold]{param}[/]: no prediction at {predicted_at}: {reason}")
+    if result.consistency:
+        err.print(consistency_table(result))
 
 
-def report_table(result: TransferReport, sweep_id: str) -> Table:
-    """Final loss per scale (rows) × log2 LR (columns); ∞ = diverged; * marks the best LR of a row."""
+def consistency_table(result: TransferReport) -> Table:
+    """Super consistency: the spread (CV) of λ_max across scales at the last common probe step."""
+    table = Table(title="super consistency: coefficient of variation of λ_max across scales (last common step; "
+                        "small = consistent)", title_justify="left", box=box.SIMPLE_HEAD)
+    for col in ("parameterization", "operator", "LR", "CV", "step", "scales"):
+        table.add_column(col, justify="right" if col in ("CV", "step", "scales") else "left")
+    for c in result.consistency:
+        lr = "each scale's best" if c.mode == "best-lr" else (f"{c.lr:.2e} (common)" if c.lr else "common")
+        if c.cv_final is None:
+            table.add_row(c.parameterization, c.operator, lr, "—", "", c.reason)
+        else:
+            table.add_row(c.parameterization, c.operator, lr, f"{c.cv_final:.2f}", str(c.steps[-1]), str(len(c.scales)))
+    return table
+
+
+def report_tables(result: TransferReport, sweep_id: str, width: int = 120) -> list[Table]:
+    """Final loss per scale (rows) × log2 LR (columns); ∞ = diverged; * marks the best LR of a row.
+
+    The LR columns are split over as many tables as it takes to fit ``width`` characters, each
+    titled with the LRs it holds; no column is dropped.
+    """
     rows: dict[tuple[str, int, int], dict[float, float | None]] = {}
     for curve in result.curves:
         rows[(curve.parameterization, curve.width, curve.depth)] = {
             p.lr: (math.inf if p.diverged else p.loss) for p in curve.points}
     lrs = sorted({lr for row in rows.values() for lr in row})
-    out = Table(title=f"sweep {sweep_id}: final held-out loss, seed mean", title_justify="left",
-                caption="columns: log2 LR · * best of the row · ∞ diverged", padding=(0, 1), box=box.SIMPLE_HEAD)
-    out.add_column("width×depth", justify="left", no_wrap=True)
-    for lr in lrs:
-        out.add_column(f"{math.log2(lr):g}", justify="right", min_width=5, no_wrap=True)
-    for (p, w, d), row in rows.items():
+    label = max([len(f"{p} {w}×{d}") for p, w, d in rows] + [11])
+    per_table = max(1, (width - label - 4) // 8)
+    chunks = [lrs[i:i + per_table] for i in range(0, len(lrs), per_table)] or [[]]
+    best = {}
+    for key, row in rows.items():
         finite = [v for v in row.values() if v is not None and math.isfinite(v)]
-        best = min(finite) if finite else None
-        cells = []
-        for lr in lrs:
-            v = row.get(lr)
-            cells.append("" if v is None else "∞" if not math.isfinite(v) else f"{v:.2f}*" if v == best
-                         else f"{v:.2f} ")
-        out.add_row(f"{p} {w}×{d}", *cells)
-    return out
+        best[key] = min(finite) if finite else None
+    tables = []
+    for k, chunk in enumerate(chunks):
+        part = f" (log2 LR {math.log2(chunk[0]):g} … {math.log2(chunk[-1]):g}, part {k + 1} of {len(chunks)})" \
+            if len(chunks) > 1 else ""
+        out = Table(title=f"sweep {sweep_id}: final held-out loss, seed mean{part}", title_justify="left",
+                    caption="columns: log2 LR · * best of the row · ∞ diverged", padding=(0, 1), box=box.SIMPLE_HEAD)
+        out.add_column("width×depth", justify="left", no_wrap=True, min_width=label)
+        for lr in chunk:
+            out.add_column(f"{math.log2(lr):g}", justify="right", min_width=6, no_wrap=True)
+        for (p, w, d), row in rows.items():
+            cells = []
+            for lr in chunk:
+                v = row.get(lr)
+                cells.append("" if v is None else "∞" if not math.isfinite(v) else f"{v:.3g}*"
+                             if v == best[(p, w, d)] else f"{v:.3g} ")
+            out.add_row(f"{p} {w}×{d}", *cells)
+        tables.append(out)
+    return tables
 
 
 def _list(args: argparse.Namespace, settings: Settings, store: Store, err: Console) -> int:

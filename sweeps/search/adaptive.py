@@ -9,8 +9,10 @@ other, because each opens where the smaller ones point:
     range's bounds): an argmin at the edge of what was tried widens by ``coarse_step`` (alone: the
     argmin will likely move); otherwise a gap wider than ``step`` beside it is halved;
   * once bracketed, the scale is done when the 95% interval of `optimal_lr_per_scale` (the same
-    estimate the report uses) is at most ``tolerance`` octaves wide. Otherwise (seed noise) Optuna's
-    TPE sampler, told every point so far through ask/tell, proposes the next LR.
+    estimate the report uses) is at most ``tolerance`` octaves wide, or when it rests on an assumed
+    seed scatter (one seed in the whole sweep: more LRs cannot narrow it), or when the argmin sits at
+    the bound of the spec's LR range. Otherwise (seed noise)
+    Optuna's TPE sampler, told every point so far through ask/tell, proposes the next LR.
     ``max_points`` caps a scale in every case.
 Every LR runs for every seed of the spec; LRs lie on a lattice of ``step`` octaves inside the spec's
 LR range, so a rerun proposes the very same trials (same content-hash ids).
@@ -93,8 +95,13 @@ def _ask(points: dict[float, float], tried: set[float], lattice: Lattice, search
     return None
 
 
-def next_lrs(trials: pd.DataFrame, opening: list[float], lattice: Lattice, search: SearchSpec) -> list[float]:
-    """The log2 LRs to run next at one scale, given its trials so far; empty when the scale is done."""
+def next_lrs(trials: pd.DataFrame, opening: list[float], lattice: Lattice, search: SearchSpec,
+             done: pd.DataFrame | None = None) -> list[float]:
+    """The log2 LRs to run next at one scale, given its trials so far; empty when the scale is done.
+
+    ``done``: the trials of the scales searched before (same parameterization); their seed scatter
+    lends the interval degrees of freedom, as in the report.
+    """
     tried = {round(math.log2(lr), 6) for lr in trials["lr"]} if len(trials) else set()
     if not tried:
         return opening
@@ -106,8 +113,11 @@ def next_lrs(trials: pd.DataFrame, opening: list[float], lattice: Lattice, searc
     needs = [x for x in dict.fromkeys(_bracket(points, lattice, search)) if x not in tried]
     if needs:
         return needs[: search.max_points - len(tried)]
-    (opt,) = optimal_lr_per_scale(trials, n_boot=200) or (None,)
-    if opt is None or opt.high - opt.low <= search.tolerance + EPS:
+    here = (int(trials["width"].iloc[0]), int(trials["depth"].iloc[0]))
+    both = trials if done is None or done.empty else pd.concat([done, trials])
+    opt = next((o for o in optimal_lr_per_scale(both) if (o.width, o.depth) == here), None)
+    # bracketed, so an edge optimum sits at the range's bound: nothing left to try
+    if opt is None or opt.width_octaves <= search.tolerance + EPS or opt.method in ("assumed", "edge"):
         return []
     x = _ask(points, tried, lattice, search)
     return [] if x is None else [x]
@@ -118,7 +128,7 @@ def _opening(spec: SweepSpec, param: ParamSpec, width: int, depth: int, done: pd
     """First LRs at a scale: a coarse grid at the first, the smaller scales' prediction ± band after."""
     search = spec.search
     assert search is not None
-    optima = list(optimal_lr_per_scale(done, n_boot=200)) if len(done) else []
+    optima = list(optimal_lr_per_scale(done)) if len(done) else []
     if not optima:
         return lattice.coarse(search.coarse_step)
     fit = fit_transfer_law(optima, spec.base_width, spec.resolved_base_depth()).get(param.label)
@@ -145,7 +155,7 @@ def plan(spec: SweepSpec, trials: pd.DataFrame) -> dict[tuple[str, int, int], li
         for width, depth in scales(spec):
             here = mine[(mine["width"] == width) & (mine["depth"] == depth)]
             opening = [] if len(here) else _opening(spec, param, width, depth, done, lattice)
-            lrs = next_lrs(here, opening, lattice, search)
+            lrs = next_lrs(here, opening, lattice, search, done)
             if lrs:
                 out[(param.label, width, depth)] = lrs
                 break

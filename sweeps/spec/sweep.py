@@ -229,6 +229,14 @@ class SearchSpec(Frozen):
         return self
 
 
+class AnalysisSpec(Frozen):
+    """How the sweep's transfer analysis judges it (a CLI flag or a REST query parameter overrides it)."""
+
+    tolerance: float = Field(1 / 3, gt=0, le=10, description=(
+        "octaves of η* drift per doubling of width or depth still called 'transfers' (the whole 95% "
+        "interval must lie inside ±tolerance); the default, 1/3, is one octave over 8×"))
+
+
 class SweepSpec(Frozen):
     name: str = Field("sweep", max_length=200)
     model: ModelSpec
@@ -249,6 +257,7 @@ class SweepSpec(Frozen):
     sharpness: SharpnessSpec = SharpnessSpec()
     limits: LimitsSpec = LimitsSpec()
     search: SearchSpec | None = Field(None, description="adaptive LR search; default: the full grid")
+    analysis: AnalysisSpec = AnalysisSpec()
 
     @field_validator("widths", "depths")
     @classmethod
@@ -257,7 +266,7 @@ class SweepSpec(Frozen):
             raise ValueError(f"every value must be a positive integer, got {v}")
         return sorted(set(v))
 
-    ADDED_LATER = ("search",)
+    ADDED_LATER = ("search", "analysis")
 
     @model_validator(mode="after")
     def _bounds(self, info: ValidationInfo) -> SweepSpec:

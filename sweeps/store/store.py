@@ -445,12 +445,14 @@ class Store:
         with Session(self.engine) as s:
             return [TrialConfig.stored(c) for c in s.scalars(query)]
 
-    def metrics_frame(self, sweep_id: str, trial_ids: Iterable[str] | None = None, live: bool = False) -> pd.DataFrame:
+    def metrics_frame(self, sweep_id: str, trial_ids: Iterable[str] | None = None, live: bool = False,
+                      names_like: str | None = None) -> pd.DataFrame:
         """Per-step metrics (trial_id, step, name, value) as a pandas DataFrame.
 
         Args:
             trial_ids: only these trials (default: all).
             live: also the metrics running trials have streamed so far (column ``live`` True).
+            names_like: only metrics whose name starts with this.
         """
         ids = None if trial_ids is None else list(trial_ids)
         frames = []
@@ -458,6 +460,8 @@ class Store:
             query = select(table.trial_id, table.step, table.name, table.value).where(table.sweep_id == sweep_id)
             if ids is not None:
                 query = query.where(table.trial_id.in_(ids))
+            if names_like is not None:
+                query = query.where(table.name.startswith(names_like, autoescape=True))
             with Session(self.engine) as s:
                 frame = pd.DataFrame(s.execute(query).all(), columns=["trial_id", "step", "name", "value"])
             if live:

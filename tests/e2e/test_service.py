@@ -80,7 +80,11 @@ def browse(server, ids: dict) -> None:
         assert sum(t[0] == "eos" for t in eos) == len(WIDTHS) and any(t[0] == "threshold" for t in eos)
         assert [t[0] for t in traces["optimum"]] == ["optima", "fit"]
         verdicts = page.inner_text("#verdicts")
-        assert "sp width: drifts" in verdicts or "sp width: transfers" in verdicts
+        said = server.get(f"/api/v1/sweeps/{ids['sp']}/transfer")["verdict_details"]["sp"]["width"]
+        assert f"{said['outcome']} sp width: {said['text']}" in verdicts, verdicts  # the page says what REST says
+        assert all(f"would settle it: {step}" in verdicts for step in said["settle"])
+        consistency = page.inner_text("#consistency")
+        assert consistency.count("each scale's best") == 3 and "adam" in consistency  # raw, lr, adam
         assert page.locator("#live-section").is_hidden()  # nothing runs any more
         page.screenshot(path=ARTIFACTS / "sweep.png", full_page=True)
 

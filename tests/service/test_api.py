@@ -30,9 +30,11 @@ def assert_problem(response, status: int, *needles: str) -> dict:
 
 
 def synthetic_sweep(settings) -> str:
-    """A finished SP-vs-μP sweep with known optima (η* = −8.3 − drift·log2(N/64)) in the client's store."""
+    """A finished SP-vs-μP sweep with known optima (η* = −8.3 − drift·log2(N/64)) in the client's store.
+
+    Two seeds that agree exactly: the intervals are the grid floor, so the verdicts are decided."""
     spec = parse_spec(small_spec(parameterizations=[{"name": "sp"}, {"name": "mup"}], base_width=64,
-                                 widths=[64, 128, 256], lr={"log2_min": -14, "log2_max": -4}))
+                                 widths=[64, 128, 256], lr={"log2_min": -14, "log2_max": -4}, seeds=[0, 1]))
     return run_spec(spec, Store(settings.store), Synthetic())
 
 
@@ -144,14 +146,14 @@ def test_trials_json_pages_and_csv(client, settings):
     sweep_id = synthetic_sweep(settings)
     first = client.get(f"/api/v1/sweeps/{sweep_id}/trials?limit=5").json()
     second = client.get(f"/api/v1/sweeps/{sweep_id}/trials?limit=5&offset=5").json()
-    assert first["count"] == 2 * 3 * 11 and len(first["data"]) == 5
+    assert first["count"] == 2 * 3 * 11 * 2 and len(first["data"]) == 5
     assert first["data"][0]["id"] != second["data"][0]["id"]
     diverged = client.get(f"/api/v1/sweeps/{sweep_id}/trials?status=diverged").json()["data"]
     assert diverged and all(t["final_eval_loss"] is None and t["diverged_step"] is not None for t in diverged)
     csv = client.get(f"/api/v1/sweeps/{sweep_id}/trials?format=csv")
     assert csv.headers["content-type"].startswith("text/csv")
     frame = pd.read_csv(io.StringIO(csv.text))
-    assert len(frame) == 66 and set(frame.status) == {"completed", "diverged"}
+    assert len(frame) == 132 and set(frame.status) == {"completed", "diverged"}
     assert_problem(client.get(f"/api/v1/sweeps/{sweep_id}/trials?format=xml"), 422, "format")
     assert_problem(client.get(f"/api/v1/sweeps/{sweep_id}/trials?limit=0"), 422, "limit")
 
@@ -165,11 +167,17 @@ def test_transfer_reports_curves_optima_fit_and_verdict(client, settings):
     assert all(p["loss"] is None for p in sp64["points"] if p["diverged"])
     for o in doc["optima"]:
         assert o["log2_lr"] == pytest.approx(truth(o["parameterization"], o["width"]), abs=1e-6)
+        assert o["method"] == "seeds" and o["log2_low"] < o["log2_lr"] < o["log2_high"]
+        assert (o["low"], o["high"]) == (o["log2_low"], o["log2_high"])            # the deprecated names agree
     assert doc["fits"]["sp"]["a"] == pytest.approx(-1.0, abs=1e-6) and abs(doc["fits"]["mup"]["a"]) < 1e-6
-    assert doc["verdicts"]["mup"]["width"].startswith("transfers")
-    assert doc["verdicts"]["sp"]["width"].startswith("drifts -1.00 octaves per doubling of width")
-    strict = client.get(f"/api/v1/sweeps/{sweep_id}/transfer?tolerance=1.5").json()
-    assert strict["verdicts"]["sp"]["width"].startswith("transfers")
+    assert doc["tolerance"] == pytest.approx(1 / 3) and doc["no_law"] == {}
+    assert doc["verdicts"]["mup"]["width"].startswith("transfers (+0.00 octaves per doubling of width")
+    assert doc["verdicts"]["sp"]["width"].startswith("drifts (-1.00 octaves per doubling of width")
+    sp = doc["verdict_details"]["sp"]["width"]
+    assert sp["outcome"] == "drifts" and sp["high"] < -1 / 3 and sp["slope"] == pytest.approx(-1.0)
+    assert doc["consistency"] == []                               # the synthetic executor probes nothing
+    loose = client.get(f"/api/v1/sweeps/{sweep_id}/transfer?tolerance=1.5").json()
+    assert loose["tolerance"] == 1.5 and loose["verdict_details"]["sp"]["width"]["outcome"] == "transfers"
     assert_problem(client.get(f"/api/v1/sweeps/{sweep_id}/transfer?tolerance=0"), 422, "tolerance")
 
 
@@ -191,9 +199,25 @@ def test_optimal_lr_predicts_with_interval_provenance_and_extrapolation_warning(
     assert_problem(client.get(f"/api/v1/sweeps/{sweep_id}/optimal-lr?width=-3"), 422, "width")
 
 
-def test_optimal_lr_without_a_fit_is_409(client):
+def test_optimal_lr_without_a_fit_is_409_with_the_reason(client):
     sweep_id = client.post("/api/v1/sweeps", json=body(), headers=AUTH).json()["id"]
-    assert_problem(client.get(f"/api/v1/sweeps/{sweep_id}/optimal-lr?width=64"), 409, "no transfer law yet")
+    assert_problem(client.get(f"/api/v1/sweeps/{sweep_id}/optimal-lr?width=64"), 409,
+                   "no prediction (sweep status 'pending'): mup: no law: no scale has a finished trial")
+
+
+def test_optima_all_at_the_grid_edge_answer_with_the_reason(client, settings):
+    spec = parse_spec(small_spec(parameterizations=[{"name": "sp"}, {"name": "mup"}], base_width=64,
+                                 widths=[64, 128], lr={"log2_min": -6, "log2_max": -4}))   # η* lies below the grid
+    sweep_id = run_spec(spec, Store(settings.store), Synthetic())
+    doc = client.get(f"/api/v1/sweeps/{sweep_id}/transfer").json()
+    assert doc["fits"] == {} and set(doc["no_law"]) == {"sp", "mup"}
+    assert "0 of 2 scales usable" in doc["no_law"]["mup"] and "the grid's lowest (2^-6)" in doc["no_law"]["mup"]
+    assert all(o["log2_low"] is None and o["log2_high"] == -5 and o["method"] == "edge" for o in doc["optima"])
+    verdict = doc["verdict_details"]["mup"]["width"]
+    assert verdict["outcome"] == "inconclusive" and verdict["slope"] is None and "no law" in verdict["text"]
+    assert_problem(client.get(f"/api/v1/sweeps/{sweep_id}/optimal-lr?width=512"), 409,
+                   "mup: no law: a law needs usable optima at 2 or more scales; 0 of 2 scales usable",
+                   "η* may lie below it; widen the grid")
 
 
 def test_sharpness_series_from_a_real_sweep(client, settings):
