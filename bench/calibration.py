@@ -36,7 +36,7 @@ SETTINGS = [
 
 def verdict_rates(slope: float, seeds: int, widths: tuple[int, ...], draws: int) -> dict[str, float]:
     counts: dict[str, int] = {}
-    rng = np.random.default_rng(int(100 * slope) + seeds)
+    rng = np.random.default_rng([round(1000 + 100 * slope), seeds])
     for _ in range(draws):
         trials = synthetic_trials(lambda w, d: -9 + slope * math.log2(w / widths[0]),
                                   grid=np.arange(-18.0, 0.0, 1.0), widths=widths, seeds=range(seeds), rng=rng)

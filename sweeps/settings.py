@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     max_steps: int = Field(_LIMITS.max_steps, gt=0, description="training steps per trial")
     max_width: int = Field(_LIMITS.max_width, gt=0, description="largest width")
     max_depth: int = Field(_LIMITS.max_depth, gt=0, description="largest depth")
+    max_trial_mb: int = Field(_LIMITS.max_trial_mb, gt=0, description="estimated memory of one trial, MB")
     # the service
     run_sweeps: bool = Field(True, description="start the background runner (false: an API-only replica)")
     token: SecretStr | None = Field(None, description="bearer token required on POST/DELETE when set")
@@ -72,7 +73,7 @@ class Settings(BaseSettings):
     def limits(self) -> LimitsSpec:
         """The bounds every sweep launched under these settings runs within."""
         return LimitsSpec(max_trials=self.max_trials, max_steps=self.max_steps, max_width=self.max_width,
-                          max_depth=self.max_depth)
+                          max_depth=self.max_depth, max_trial_mb=self.max_trial_mb)
 
 
 def load_settings(**overrides: Any) -> Settings:

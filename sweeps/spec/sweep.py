@@ -16,17 +16,32 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import typing
 from dataclasses import fields
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import to_jsonable_python
 
 import paramz
 from paramz.errors import ConfigError
 from paramz.models import MODELS
+from paramz.models.base import ACTIVATIONS
+from sweeps.spec.bounds import MAX_SIZE, MAX_STEPS, Float, Int, Seed, Size, Steps
 from sweeps.spec.errors import SpecError, error_lines
 from sweeps.spec.tasks import TASKS as TASK_TYPES
 
@@ -77,6 +92,33 @@ def _registered(kind: str, value: str, registry: dict[str, Any]) -> str:
     return value
 
 
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+@cache
+def dims_model(family: str) -> type[BaseModel]:
+    """A pydantic model of a family's fixed dims, made from its config dataclass: sizes are integers in
+    [1, MAX_SIZE], flags are booleans, ``activation`` one of `paramz.models.base.ACTIVATIONS`."""
+    config = MODELS[family][1]
+    hints = typing.get_type_hints(config)
+    spec: dict[str, Any] = {}
+    for f in fields(config):
+        if f.name in ("width", "depth"):
+            continue
+        kind = hints.get(f.name)
+        if f.name == "activation":
+            spec[f.name] = (Literal[tuple(ACTIVATIONS)], f.default)
+        elif kind is int:
+            spec[f.name] = (Size, f.default)
+        elif kind is bool:
+            spec[f.name] = (StrictBool, f.default)
+        elif kind is float:
+            spec[f.name] = (Annotated[Float, Field(ge=-1e6, le=1e6)], f.default)
+        else:
+            spec[f.name] = (Annotated[StrictStr, Field(max_length=200)], f.default)
+    return create_model(f"{family}_dims", __config__=_STRICT, **spec)
+
+
 class ModelSpec(Frozen):
     family: str = Field(description="zoo model: mlp, resmlp or gpt")
     dims: dict[str, Any] = Field(default_factory=dict, description="fixed config fields (d_head, ff_mult, ...)")
@@ -97,6 +139,19 @@ class ModelSpec(Frozen):
                 raise ValueError(f"dims: {key!r} is not settable here; settable: {', '.join(sorted(known - task_set))}")
         return self
 
+    @field_validator("dims")
+    @classmethod
+    def _typed_dims(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        family = info.data.get("family")
+        if _trusted(info) or family not in MODELS:
+            return v
+        known = {f.name for f in fields(MODELS[family][1])} - {"width", "depth"}
+        try:
+            dims_model(family).model_validate({k: x for k, x in v.items() if k in known})  # unknown: _dims says
+        except ValidationError as exc:
+            raise ValueError("; ".join(error_lines(exc.errors()))) from None
+        return v
+
 
 class TaskSpec(Frozen):
     name: str = Field(description="teacher, icl-copy or bytes")
@@ -107,10 +162,23 @@ class TaskSpec(Frozen):
     def _known(cls, v: str, info: ValidationInfo) -> str:
         return v if _trusted(info) else _registered("task", v, TASK_TYPES)
 
+    @field_validator("options")
+    @classmethod
+    def _options(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        name = info.data.get("name")
+        options = TASK_TYPES[name].OPTIONS if name in TASK_TYPES else None
+        if _trusted(info) or options is None:
+            return v
+        try:
+            options.model_validate(v)
+        except ValidationError as exc:
+            raise ValueError("; ".join(error_lines(exc.errors()))) from None
+        return v
+
 
 class ParamSpec(Frozen):
     name: str
-    alpha: float | None = None
+    alpha: Float | None = None
     sp_init: Literal["fan_in", "const"] | None = None
     zero_init_readout: bool | None = None
     zero_init_query: bool | None = None
@@ -140,10 +208,10 @@ class ParamSpec(Frozen):
 
 
 class LRGrid(Frozen):
-    log2_min: float | None = Field(None, ge=-60, le=20, description="smallest log2 LR, e.g. -12")
-    log2_max: float | None = Field(None, ge=-60, le=20, description="largest log2 LR, e.g. -4")
-    log2_step: float = Field(1.0, ge=1 / 64, le=80, description="grid step in log2 units")
-    values: list[Annotated[float, Field(gt=0, le=1e6)]] | None = Field(None, max_length=1000,
+    log2_min: Float | None = Field(None, ge=-60, le=20, description="smallest log2 LR, e.g. -12")
+    log2_max: Float | None = Field(None, ge=-60, le=20, description="largest log2 LR, e.g. -4")
+    log2_step: Float = Field(1.0, ge=1 / 64, le=80, description="grid step in log2 units")
+    values: list[Annotated[Float, Field(gt=0, le=1e6)]] | None = Field(None, max_length=1000,
                                                                        description="explicit LRs instead of a range")
 
     @model_validator(mode="after")
@@ -183,28 +251,32 @@ class LRGrid(Frozen):
 
 class OptimizerSpec(Frozen):
     name: Literal["adamw", "sgd"] = "adamw"
-    betas: tuple[float, float] = (0.9, 0.999)
-    eps: float = Field(1e-8, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
-    momentum: float = Field(0.0, ge=0, lt=1)
-    grad_clip: float | None = Field(None, gt=0, description="global grad-norm clip")
+    betas: tuple[Annotated[Float, Field(ge=0, lt=1)], Annotated[Float, Field(ge=0, lt=1)]] = (0.9, 0.999)
+    eps: Float = Field(1e-8, gt=0, le=1, description="Adam ε at the base shape")
+    weight_decay: Float = Field(0.0, ge=0, le=10)
+    momentum: Float = Field(0.0, ge=0, lt=1)
+    grad_clip: Float | None = Field(None, gt=0, le=1e6, description="global grad-norm clip")
     schedule: Literal["constant", "cosine", "linear"] = "constant"
-    warmup_steps: int = Field(0, ge=0)
+    warmup_steps: Int = Field(0, ge=0, le=10**9)
 
 
 class SharpnessSpec(Frozen):
-    probes: int = Field(8, ge=0, le=1000, description="probes per trial, log-spaced over the steps (0: off)")
+    probes: Int = Field(8, ge=0, le=1000, description="probes per trial, log-spaced over the steps (0: off)")
     variants: tuple[Literal["raw", "lr", "adam"], ...] = ("raw", "lr")
-    batch_size: int = Field(64, gt=0, le=65536, description="size of the fixed probe batch")
-    tol: float = Field(1e-3, gt=0)
-    max_iter: int = Field(30, gt=0, le=1000)
+    batch_size: Int = Field(64, gt=0, le=65536, description="size of the fixed probe batch")
+    tol: Float = Field(1e-3, gt=0, le=1)
+    max_iter: Int = Field(30, gt=0, le=1000)
 
 
 class LimitsSpec(Frozen):
-    max_trials: int = Field(2000, gt=0, description="refuse a sweep with more trials")
-    max_steps: int = Field(100_000, gt=0)
-    max_width: int = Field(8192, gt=0)
-    max_depth: int = Field(256, gt=0)
+    max_trials: Int = Field(2000, gt=0, le=10**7, description="refuse a sweep with more trials")
+    max_steps: Int = Field(100_000, gt=0, le=MAX_STEPS)
+    max_width: Int = Field(8192, gt=0, le=MAX_SIZE)
+    max_depth: Int = Field(256, gt=0, le=MAX_SIZE)
+    max_trial_mb: Int = Field(8192, gt=0, le=2**30, description=(
+        "refuse a sweep whose largest trial is estimated to need more memory (MB; see sweeps/spec/budget.py)"))
+
+    ADDED_LATER = ("max_trial_mb",)
 
 
 class SearchSpec(Frozen):
@@ -214,13 +286,14 @@ class SearchSpec(Frozen):
     """
 
     method: Literal["adaptive"] = "adaptive"
-    tolerance: float = Field(0.5, gt=0, description="stop a scale when its optimum's 95% interval is at most "
+    tolerance: Float = Field(0.5, gt=0, le=10, description="stop a scale when its optimum's 95% interval is at most "
                                                      "this wide (octaves) and bracketed at `step`")
-    step: float = Field(0.5, gt=0, description="finest LR resolution, octaves")
-    coarse_step: float = Field(2.0, gt=0, description="first scale's opening grid step; widening step at an edge")
-    band: float = Field(1.0, gt=0, description="later scales open at the predicted optimum ± band octaves")
-    max_points: int = Field(16, ge=3, description="LR points per scale at most (each run for every seed)")
-    seed: int = Field(0, description="seed of the Optuna sampler")
+    step: Float = Field(0.5, ge=1 / 64, le=16, description="finest LR resolution, octaves")
+    coarse_step: Float = Field(2.0, gt=0, le=32,
+                               description="first scale's opening grid step; widening step at an edge")
+    band: Float = Field(1.0, gt=0, le=32, description="later scales open at the predicted optimum ± band octaves")
+    max_points: Int = Field(16, ge=3, le=1000, description="LR points per scale at most (each run for every seed)")
+    seed: Seed = Field(0, description="seed of the Optuna sampler")
 
     @model_validator(mode="after")
     def _steps(self) -> SearchSpec:
@@ -232,7 +305,7 @@ class SearchSpec(Frozen):
 class AnalysisSpec(Frozen):
     """How the sweep's transfer analysis judges it (a CLI flag or a REST query parameter overrides it)."""
 
-    tolerance: float = Field(1 / 3, gt=0, le=10, description=(
+    tolerance: Float = Field(1 / 3, gt=0, le=10, description=(
         "octaves of η* drift per doubling of width or depth still called 'transfers' (the whole 95% "
         "interval must lie inside ±tolerance); the default, 1/3, is one octave over 8×"))
 
@@ -242,18 +315,18 @@ class SweepSpec(Frozen):
     model: ModelSpec
     task: TaskSpec
     parameterizations: list[ParamSpec] = Field(min_length=1)
-    base_width: int = Field(gt=0)
-    base_depth: int | None = Field(None, gt=0, description="default: the smallest depth")
-    widths: list[int] = Field(min_length=1, max_length=64)
-    depths: list[int] = Field(default_factory=lambda: [2], min_length=1, max_length=64)
+    base_width: Size
+    base_depth: Size | None = Field(None, description="default: the smallest depth")
+    widths: list[Size] = Field(min_length=1, max_length=64)
+    depths: list[Size] = Field(default_factory=lambda: [2], min_length=1, max_length=64)
     lr: LRGrid
     optimizer: OptimizerSpec = OptimizerSpec()
-    steps: int = Field(gt=0)
-    batch_size: int = Field(32, gt=0, le=65536)
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1, max_length=1000)
-    eval_every: int = Field(50, gt=0, description="held-out loss every this many steps (and at the end)")
-    log_every: int = Field(10, gt=0, description="train loss every this many steps")
-    divergence_factor: float = Field(10.0, gt=1, description="diverged when loss > factor × initial loss")
+    steps: Steps
+    batch_size: Int = Field(32, gt=0, le=65536)
+    seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1, max_length=1000)
+    eval_every: Int = Field(50, gt=0, le=MAX_STEPS, description="held-out loss every this many steps (and at the end)")
+    log_every: Int = Field(10, gt=0, le=MAX_STEPS, description="train loss every this many steps")
+    divergence_factor: Float = Field(10.0, gt=1, le=1e6, description="diverged when loss > factor × initial loss")
     sharpness: SharpnessSpec = SharpnessSpec()
     limits: LimitsSpec = LimitsSpec()
     search: SearchSpec | None = Field(None, description="adaptive LR search; default: the full grid")
@@ -261,9 +334,7 @@ class SweepSpec(Frozen):
 
     @field_validator("widths", "depths")
     @classmethod
-    def _positive(cls, v: list[int]) -> list[int]:
-        if any(x <= 0 for x in v):
-            raise ValueError(f"every value must be a positive integer, got {v}")
+    def _sorted(cls, v: list[int]) -> list[int]:
         return sorted(set(v))
 
     ADDED_LATER = ("search", "analysis")
@@ -275,9 +346,6 @@ class SweepSpec(Frozen):
         labels = [p.label for p in self.parameterizations]
         if len(set(labels)) != len(labels):
             raise ValueError(f"parameterizations: {labels} has duplicates; give each setting once")
-        over = self.over_limits(self.limits)
-        if over:
-            raise ValueError("; ".join(over))
         needs = set(TASK_TYPES[self.task.name].DIMS)
         if not needs <= {f.name for f in fields(MODELS[self.model.family][1])}:
             fits = [t for t, cls in TASK_TYPES.items()
@@ -297,6 +365,9 @@ class SweepSpec(Frozen):
                 p.resolve().has_depth_rules for p in self.parameterizations):
             raise ValueError(f"parameterizations: depth rules need residual blocks, and {self.model.family!r} has "
                              "none; use model resmlp or gpt")
+        over = self.over_limits(self.limits)
+        if over:
+            raise ValueError("; ".join(over))
         return self
 
     def over_limits(self, limits: LimitsSpec) -> list[str]:
@@ -306,12 +377,27 @@ class SweepSpec(Frozen):
             lines.append(f"steps: {self.steps} exceeds limits.max_steps {limits.max_steps}")
         if max(self.widths) > limits.max_width:
             lines.append(f"widths: {max(self.widths)} exceeds limits.max_width {limits.max_width}")
+        if self.base_width > limits.max_width:
+            lines.append(f"base_width: {self.base_width} exceeds limits.max_width {limits.max_width}")
         if max(self.depths) > limits.max_depth:
             lines.append(f"depths: {max(self.depths)} exceeds limits.max_depth {limits.max_depth}")
+        if self.base_depth is not None and self.base_depth > limits.max_depth:
+            lines.append(f"base_depth: {self.base_depth} exceeds limits.max_depth {limits.max_depth}")
         if self.n_trials > limits.max_trials:
             what = "the adaptive search may run" if self.search else "the grid has"
             lines.append(f"spec: {what} {self.n_trials} trials, over limits.max_trials {limits.max_trials}; "
                          "shrink the grid or raise the limit")
+        if not lines:
+            from sweeps.spec.budget import MB, estimate  # builds on the meta device: only for a spec in bounds
+            try:
+                need = estimate(self)
+            except Exception as exc:  # noqa: BLE001 - a model a plugin cannot build would fail in every trial
+                lines.append(f"model: {self.model.family!r} could not be built at width {max(self.widths)}, depth "
+                             f"{max(self.depths)} to estimate its memory: {type(exc).__name__}: {exc}")
+                return lines
+            if need.total_bytes > limits.max_trial_mb * MB:
+                lines.append(f"spec: a trial is estimated to need {need.describe()}, over limits.max_trial_mb "
+                             f"{limits.max_trial_mb}; shrink the largest width, depth, batch or task sizes")
         return lines
 
     @property

@@ -18,12 +18,14 @@ import sysconfig
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from paramz.errors import ConfigError
+from sweeps.spec.bounds import Seed
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -37,13 +39,21 @@ def _gen(*parts: object) -> torch.Generator:
 class Task:
     """A task: model dims it imposes, batches, and its loss.
 
-    Subclasses declare ``KEYS`` (accepted options) and ``DIMS`` (the model config fields they set,
-    e.g. ``("d_in", "d_out")``), and take the options dict in ``__init__``. Register a new one with
+    Subclasses declare ``DIMS`` (the model config fields they set, e.g. ``("d_in", "d_out")``) and
+    their options, either as ``OPTIONS`` (a pydantic model: typed and bounded, checked when a spec is
+    validated, so a bad option is refused before anything runs) or, for older plugins, as ``KEYS``
+    (the accepted names only); they take the options dict in ``__init__``. Register a new one with
     `sweeps.spec.plugins.register_task` or the ``paramz.tasks`` entry-point group.
     """
 
     KEYS: ClassVar[set[str]] = set()
     DIMS: ClassVar[tuple[str, ...]] = ()
+    OPTIONS: ClassVar[type[BaseModel] | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.OPTIONS is not None:
+            cls.KEYS = set(cls.OPTIONS.model_fields)
 
     name: str
     options: dict[str, Any]
@@ -72,8 +82,61 @@ def _option(options: dict[str, Any], key: str, default: Any, kind: type) -> Any:
     return value
 
 
+class _Options(BaseModel):
+    """Options of a built-in task; ``model_dims`` and ``data_bytes`` let a spec's memory be estimated
+    before the task is built (`sweeps.spec.budget`)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    data_seed: Seed = 0
+    eval_size: Annotated[StrictInt, Field(ge=1, le=65536, description="held-out examples")] = 1024
+
+    def model_dims(self) -> dict[str, int]:
+        return {}
+
+    def data_bytes(self) -> int:
+        return 0
+
+
+class TeacherOptions(_Options):
+    d_in: Annotated[StrictInt, Field(ge=1, le=65536)] = 32
+    d_out: Annotated[StrictInt, Field(ge=1, le=65536)] = 10
+    teacher_width: Annotated[StrictInt, Field(ge=1, le=65536)] = 64
+    kind: Literal["classification", "regression"] = "classification"
+
+    def model_dims(self) -> dict[str, int]:
+        return {"d_in": self.d_in, "d_out": self.d_out}
+
+    def data_bytes(self) -> int:   # the held-out set and the teacher network, float32
+        return 4 * (self.eval_size * (self.d_in + self.d_out) + self.teacher_width * (self.d_in + self.d_out))
+
+
+class ICLCopyOptions(_Options):
+    vocab_size: Annotated[StrictInt, Field(ge=2, le=65536)] = 64
+    seq_len: Annotated[StrictInt, Field(ge=2, le=8192, multiple_of=2, description="two halves")] = 32
+    eval_size: Annotated[StrictInt, Field(ge=1, le=65536)] = 256
+
+    def model_dims(self) -> dict[str, int]:
+        return {"vocab_size": self.vocab_size, "seq_len": self.seq_len}
+
+    def data_bytes(self) -> int:   # the held-out sequences and targets, int64
+        return 16 * self.eval_size * self.seq_len
+
+
+class BytesOptions(_Options):
+    seq_len: Annotated[StrictInt, Field(ge=2, le=8192)] = 64
+    max_bytes: Annotated[StrictInt, Field(ge=4096, le=2**31)] = 4_000_000
+    eval_size: Annotated[StrictInt, Field(ge=1, le=65536)] = 256
+
+    def model_dims(self) -> dict[str, int]:
+        return {"vocab_size": 256, "seq_len": self.seq_len}
+
+    def data_bytes(self) -> int:   # the text as int64 tokens, and the held-out windows
+        return 8 * self.max_bytes + 16 * self.eval_size * self.seq_len
+
+
 class TeacherTask(Task):
-    KEYS = {"data_seed", "d_in", "d_out", "teacher_width", "kind", "eval_size"}
+    OPTIONS = TeacherOptions
     DIMS = ("d_in", "d_out")
 
     def __init__(self, options: dict[str, Any]) -> None:
@@ -108,7 +171,7 @@ class TeacherTask(Task):
 
 
 class ICLCopyTask(Task):
-    KEYS = {"data_seed", "vocab_size", "seq_len", "eval_size"}
+    OPTIONS = ICLCopyOptions
     DIMS = ("vocab_size", "seq_len")
 
     def __init__(self, options: dict[str, Any]) -> None:
@@ -153,7 +216,7 @@ def _stdlib_bytes(max_bytes: int) -> tuple[bytes, bytes]:
 
 
 class BytesTask(Task):
-    KEYS = {"data_seed", "seq_len", "max_bytes", "eval_size"}
+    OPTIONS = BytesOptions
     DIMS = ("vocab_size", "seq_len")
 
     def __init__(self, options: dict[str, Any]) -> None:

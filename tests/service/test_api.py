@@ -178,6 +178,10 @@ def test_transfer_reports_curves_optima_fit_and_verdict(client, settings):
     assert doc["consistency"] == []                               # the synthetic executor probes nothing
     loose = client.get(f"/api/v1/sweeps/{sweep_id}/transfer?tolerance=1.5").json()
     assert loose["tolerance"] == 1.5 and loose["verdict_details"]["sp"]["width"]["outcome"] == "transfers"
+    spec = parse_spec(small_spec(parameterizations=[{"name": "sp"}], base_width=64, widths=[64, 128, 256],
+                                 lr={"log2_min": -14, "log2_max": -4}, seeds=[0, 1], analysis={"tolerance": 1.5}))
+    own = run_spec(spec, Store(settings.store), Synthetic())          # the spec's tolerance is the default
+    assert client.get(f"/api/v1/sweeps/{own}/transfer").json()["verdicts"]["sp"]["width"].startswith("transfers")
     assert_problem(client.get(f"/api/v1/sweeps/{sweep_id}/transfer?tolerance=0"), 422, "tolerance")
 
 

@@ -95,7 +95,15 @@ def test_cli_local_run_report_list_status_export(tmp_path, spec_file, capsys):
                for c in report["curves"])
     # every optimum sits at the grid edge (the only finite LR), so no law is fitted from them
     assert [o["flags"][:1] for o in report["optima"]] == [["edge"], ["edge"]] and report["fits"] == {}
+    assert report["no_law"]["mup"].startswith("a law needs usable optima at 2 or more scales; 0 of")
+    assert report["tolerance"] == pytest.approx(1 / 3) and all(o["log2_low"] is None for o in report["optima"])
+    text = cli("sweep", "report", doc["id"], "--store", url)
+    assert text.returncode == 0 and "mup: no law: a law needs usable optima" in " ".join(text.stderr.split())
     assert cli("sweep", "report", doc["id"], "--store", url, "--predict", "width=big").returncode == 2
+    with pytest.raises(SystemExit) as bad:   # argparse exits (the console script's exit code)
+        cli("sweep", "report", doc["id"], "--store", url, "--tolerance", "-1")
+    said = capsys.readouterr().err
+    assert bad.value.code == 2 and "argument --tolerance: must be a finite number > 0, got '-1'" in said
     listing = json.loads(cli("sweep", "list", "--store", url, "--json").stdout)
     assert [s["id"] for s in listing["sweeps"]] == [doc["id"]]
     status = json.loads(cli("sweep", "status", doc["id"], "--store", url, "--json").stdout)

@@ -16,20 +16,44 @@ from tests.sweeps.conftest import cli, small_spec
     ({"model": {"family": "cnn"}}, "model.family: unknown model 'cnn'; choose one of mlp, resmlp, gpt"),
     ({"parameterizations": [{"name": "ntk"}]}, "parameterizations.0: parameterization: unknown value 'ntk'"),
     ({"parameterizations": [{"name": "completep", "alpha": 2}]}, "alpha: 2.0 is outside [0.5, 1]"),
-    ({"steps": -5}, "steps: Input should be greater than 0"),
+    ({"steps": -5}, "steps: Input should be greater than or equal to 1"),
     ({"widths": []}, "widths: List should have at least 1 item"),
-    ({"widths": [64, -1]}, "widths: every value must be a positive integer"),
+    ({"widths": [64, -1]}, "widths.1: Input should be greater than or equal to 1"),
     ({"lr": {"values": []}}, "lr: values must be a non-empty list of positive LRs"),
     ({"lr": {"log2_min": -4, "log2_max": -8}}, "lr: log2_max -8.0 is below log2_min -4.0"),
     ({"seeds": list(range(600))}, "the grid has 2400 trials, over limits.max_trials 2000"),
     ({"task": {"name": "icl-copy"}}, "task: 'icl-copy' does not fit model 'mlp'"),
-    ({"task": {"name": "teacher", "options": {"colour": 1}}}, "task.options: unknown ['colour']"),
+    ({"task": {"name": "teacher", "options": {"colour": 1}}}, "task.options: colour: unknown field"),
+    ({"task": {"name": "teacher", "options": {"d_in": -5}}}, "task.options: d_in: Input should be greater than or"),
+    ({"task": {"name": "teacher", "options": {"d_in": "abc"}}}, "task.options: d_in: Input should be a valid integer"),
+    ({"task": {"name": "teacher", "options": {"eval_size": 10**12}}}, "task.options: eval_size: Input should be less"),
+    ({"task": {"name": "teacher", "options": {"kind": "bogus"}}}, "task.options: kind: Input should be 'classific"),
+    ({"seeds": [2**63]}, "seeds.0: Input should be less than or equal to 9223372036854775807"),
+    ({"seeds": [-1]}, "seeds.0: Input should be greater than or equal to 0"),
+    ({"steps": True}, "steps: Input should be a valid integer"),
+    ({"lr": {"values": [True]}}, "lr.values.0: must be a number, not true/false"),
+    ({"optimizer": {"betas": [2, -1]}}, "optimizer.betas.0: Input should be less than 1"),
+    ({"optimizer": {"eps": 1e300}}, "optimizer.eps: Input should be less than or equal to 1"),
+    ({"optimizer": {"weight_decay": 1e300}}, "optimizer.weight_decay: Input should be less than or equal to 10"),
+    ({"base_width": 10**30}, "base_width: Input should be less than or equal to 1048576"),
+    ({"base_depth": 10**12}, "base_depth: Input should be less than or equal to 1048576"),
+    ({"search": {"step": 1e-300}}, "search.step: Input should be greater than or equal to 0.015625"),
+    ({"model": {"family": "mlp", "dims": {"activation": "rm -rf /"}}}, "model.dims: activation: Input should be 're"),
+    ({"model": {"family": "mlp", "dims": {"bias": "no"}}}, "model.dims: bias: Input should be a valid boolean"),
+    *[({"model": {"family": "gpt", "dims": {"d_head": bad}}, "task": {"name": "icl-copy"}},
+       f"model.dims: d_head: {why}")
+      for bad, why in ((0, "Input should be greater than or equal to 1"), (-16, "Input should be greater than"),
+                       (False, "Input should be a valid integer"), ("x", "Input should be a valid integer"),
+                       (None, "Input should be a valid integer"), ([1], "Input should be a valid integer"))],
+    ({"model": {"family": "gpt", "dims": {"ff_mult": 10**9}}, "task": {"name": "icl-copy"}},
+     "model.dims: ff_mult: Input should be less than or equal to 1048576"),
     ({"model": {"family": "gpt"}, "task": {"name": "icl-copy"}, "widths": [40]},
      "widths: [40] are not multiples of d_head=16"),
     ({"parameterizations": [{"name": "completep"}]}, "depth rules need residual blocks"),
     ({"model": {"family": "mlp", "dims": {"d_in": 4}}}, "dims: 'd_in' is not settable here"),
     ({"learning_rate": 1e-3}, "learning_rate: unknown field; remove it or check its spelling"),
     ({"base_width": None}, "base_width: Input should be a valid integer"),
+    ({"analysis": {"tolerance": 0}}, "analysis.tolerance: Input should be greater than 0"),
 ])
 def test_invalid_specs_name_the_field(overrides, message):
     with pytest.raises(SpecError) as exc:
@@ -85,6 +109,12 @@ def test_example_specs_load(path):
 def test_cli_refuses_a_bad_spec_with_one_line(spec_file):
     proc = cli("sweep", "run", spec_file(steps=0), "--executor", "local", "--store", "sqlite:///:memory:")
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "paramz: error: steps: Input should be greater than 0"
+    assert proc.stderr.strip() == "paramz: error: steps: Input should be greater than or equal to 1"
     proc = cli("sweep", "run", "no-such-spec.yaml")
     assert proc.returncode == 2 and "SPEC: no file 'no-such-spec.yaml'" in proc.stderr
+
+
+def test_the_analysis_tolerance_is_part_of_the_id_only_when_set():
+    plain = parse_spec(small_spec())
+    assert parse_spec(small_spec(analysis={"tolerance": 1 / 3})).sweep_id == plain.sweep_id   # the default
+    assert parse_spec(small_spec(analysis={"tolerance": 0.5})).sweep_id != plain.sweep_id
