@@ -39,9 +39,15 @@ function showError(where, error) {
   box.hidden = false;
 }
 
+// Plotly reads titles, legend names and hover text as HTML-like markup: user strings (sweep names,
+// parameterization labels) are escaped so that they show as text, never as markup.
+function plain(text) {
+  return typeof text === "string" ? text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;") : text;
+}
+
 function layout(title, xTitle, yTitle, extra = {}) {
   return Object.assign({
-    title: { text: title, font: { size: 14 } },
+    title: { text: plain(title), font: { size: 14 } },
     xaxis: { title: { text: xTitle }, zeroline: false },
     yaxis: { title: { text: yTitle }, zeroline: false },
     margin: { l: 60, r: 20, t: 40, b: 50 },
@@ -51,7 +57,9 @@ function layout(title, xTitle, yTitle, extra = {}) {
 }
 
 function draw(id, traces, plotLayout) {
-  return Plotly.react(id, traces, plotLayout, { responsive: true, displaylogo: false });
+  const safe = traces.map((t) => ({ ...t, name: plain(t.name),
+    hovertext: Array.isArray(t.hovertext) ? t.hovertext.map(plain) : plain(t.hovertext) }));
+  return Plotly.react(id, safe, plotLayout, { responsive: true, displaylogo: false });
 }
 
 // The axis that a sweep varies: one curve per width, or per depth when only depth varies.

@@ -53,6 +53,23 @@ async function drawLive() {
   draw("live", traces, layout("running trials", "step", "train loss"));
 }
 
+// Failed trials (not diverged: those are data): each with its public error line, so a red sweep says why.
+async function drawFailed(sweep) {
+  const section = document.getElementById("failed-section");
+  const n = sweep.counts.failed || 0;
+  section.hidden = n === 0;
+  if (!n) return;
+  const page = await getJSON(`${API}/sweeps/${sweepId}/trials?status=failed&limit=50`);
+  const head = el("tr", {}, ...["trial", "parameterization", "width×depth", "log2 LR", "seed", "error"]
+    .map((t) => el("th", { text: t })));
+  const rows = page.data.map((t) => el("tr", {}, el("td", { text: t.id }), el("td", { text: t.parameterization }),
+    el("td", { text: `${t.width}×${t.depth}` }), el("td", { class: "num", text: Math.log2(t.lr).toFixed(2) }),
+    el("td", { class: "num", text: String(t.seed) }), el("td", { class: "error", text: t.error || "" })));
+  document.getElementById("failed").replaceChildren(
+    el("p", { text: `${n} trial${n > 1 ? "s" : ""} failed${n > 50 ? " (the first 50)" : ""}; the server log has each trace.` }),
+    el("table", {}, head, ...rows));
+}
+
 async function refresh() {
   try {
     const sweep = await getJSON(`${API}/sweeps/${sweepId}`);
@@ -61,6 +78,7 @@ async function refresh() {
     document.getElementById("summary").replaceChildren(el("span", { class: `status-${sweep.status}`,
       text: sweep.status }), ` · ${Math.round(sweep.progress * 100)}% of ${sweep.n_trials} trials · ${counts}` +
       (sweep.adaptive ? " · adaptive LR search" : ""));
+    await drawFailed(sweep);
     const transfer = await getJSON(`${API}/sweeps/${sweepId}/transfer`);
     drawCurves(transfer);
     drawOptimum(transfer);

@@ -23,7 +23,7 @@ from paramz.errors import ConfigError
 from service.schemas import Problem
 from sweeps.application import TooManySweeps
 from sweeps.spec import error_lines
-from sweeps.store import SweepNotFound
+from sweeps.store import SweepBusy, SweepNotFound
 
 log = logging.getLogger("paramz.service")
 PROBLEM = "application/problem+json"
@@ -65,7 +65,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(TooManySweeps)
     async def too_many(_: Request, exc: TooManySweeps) -> JSONResponse:
-        return problem(429, f"{exc} (DELETE or POST .../cancel)", headers={"Retry-After": RETRY_AFTER})
+        return problem(429, f"{exc} (POST /api/v1/sweeps/ID/cancel one)", headers={"Retry-After": RETRY_AFTER})
+
+    @app.exception_handler(SweepBusy)
+    async def busy(_: Request, exc: SweepBusy) -> JSONResponse:
+        return problem(409, str(exc))
 
     @app.exception_handler(ConfigError)
     async def config_error(_: Request, exc: ConfigError) -> JSONResponse:

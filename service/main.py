@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 import torch
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from service import errors, static
+from service.guard import Guard
 from service.limits import BodyLimit
 from service.routes import api_router, health_router
 from service.runner import Runner
@@ -36,7 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         runner.stop()
 
-    app = FastAPI(title="paramz", version="0.2.0", description=DESCRIPTION, lifespan=lifespan)
+    # /docs and /redoc with their assets served from here (no CDN: they work offline)
+    app = FastAPIOffline(title="paramz", version="0.2.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings, app.state.store, app.state.runner = settings, store, runner
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
@@ -46,4 +49,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(health_router)
     static.mount(app)
+    token = settings.token.get_secret_value() if settings.token is not None else None
+    app.add_middleware(Guard, token=token, openapi=app.openapi)   # added last: runs first
     return app

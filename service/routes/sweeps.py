@@ -10,6 +10,7 @@ import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response
+from fastapi.responses import JSONResponse
 
 from service.deps import RunnerDep, SettingsDep, StoreDep, SweepDep, TokenDep
 from service.errors import problems
@@ -66,12 +67,25 @@ def get_sweep(sweep: SweepDep) -> SweepPublic:
     return public(sweep)
 
 
-@router.delete("/{sweep_id}", status_code=202, response_model=SweepPublic, dependencies=[TokenDep],
-               responses=problems(401, 404, 422),
-               summary="Cancel a sweep: running trials are stopped, the rest marked cancelled")
+@router.post("/{sweep_id}/cancel", status_code=202, response_model=SweepPublic, dependencies=[TokenDep],
+             responses=problems(401, 404, 422),
+             summary="Cancel a sweep: running trials are stopped, the rest marked cancelled; a finished one is kept")
 def cancel_sweep(sweep: SweepDep, store: StoreDep) -> SweepPublic:
     application.cancel(store, sweep.id)
     return public(store.sweep(sweep.id))
+
+
+@router.delete("/{sweep_id}", status_code=204, response_model=None, dependencies=[TokenDep],
+               responses={**problems(401, 404, 422), 202: {"model": SweepPublic, "description": (
+                   "deprecated: the sweep was active and has been cancelled, not removed (use POST .../cancel)")}},
+               summary="Remove a finished sweep with its trials and metrics (an active one: see 202)")
+def delete_sweep(sweep: SweepDep, store: StoreDep) -> Response:
+    if sweep.status.is_active():   # what DELETE did before /cancel existed; kept for one release
+        application.cancel(store, sweep.id)
+        return JSONResponse(public(store.sweep(sweep.id)).model_dump(mode="json"), status_code=202, headers={
+            "Deprecation": "true", "Link": f'</api/v1/sweeps/{sweep.id}/cancel>; rel="alternate"'})
+    store.delete_sweep(sweep.id)
+    return Response(status_code=204)
 
 
 @router.get("/{sweep_id}/trials", response_model=TrialsPublic, responses={

@@ -54,7 +54,7 @@ class SweepNotFound(ConfigError):
 
 
 class SweepBusy(ConfigError):
-    """Another live runner holds the sweep's lease."""
+    """Another live runner holds the sweep's lease, or the sweep is still active."""
 
 
 @dataclass(frozen=True)
@@ -239,6 +239,24 @@ class Store:
                       .values(status=TrialState.PENDING, finished_at=None, attempts=0, error=None))
             s.execute(update(SweepRow).where(SweepRow.id == sweep_id)
                       .values(status=SweepState.PENDING, updated_at=_now()))
+
+    def delete_sweep(self, sweep_id: str) -> None:
+        """Removes a finished sweep with its trials, metrics and lease, in one transaction.
+
+        Raises:
+            SweepNotFound: no such sweep.
+            SweepBusy: the sweep is still pending or running (cancel it first).
+        """
+        with Session(self.engine) as s, s.begin():
+            status = s.scalar(select(SweepRow.status).where(SweepRow.id == sweep_id).with_for_update())
+            if status is None:
+                raise SweepNotFound(sweep_id)
+            if SweepState(status).is_active():
+                raise SweepBusy(f"sweep {sweep_id!r} is {SweepState(status).value}; cancel it first "
+                                f"(POST /api/v1/sweeps/{sweep_id}/cancel or `paramz sweep cancel {sweep_id}`)")
+            for table in (MetricRow, LiveMetricRow, TrialRow, LeaseRow):
+                s.execute(delete(table).where(table.sweep_id == sweep_id))
+            s.execute(delete(SweepRow).where(SweepRow.id == sweep_id))
 
     def request_cancel(self, sweep_id: str) -> None:
         """Asks the sweep's runner to stop (a flag it polls); a finished sweep is left as it is."""

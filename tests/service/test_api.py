@@ -12,7 +12,7 @@ import pytest
 from sweeps import application
 from sweeps.run import LocalExecutor, probe_steps
 from sweeps.spec import parse_spec
-from sweeps.store import Store
+from sweeps.store import Store, SweepNotFound
 from tests.service.conftest import AUTH, body
 from tests.sweeps.conftest import Synthetic, run_spec, small_spec, truth
 
@@ -128,12 +128,49 @@ def test_active_sweeps_are_bounded(client):
 
 def test_cancel_and_relaunch(client):
     sweep_id = client.post("/api/v1/sweeps", json=body(), headers=AUTH).json()["id"]
-    cancelled = client.delete(f"/api/v1/sweeps/{sweep_id}", headers=AUTH)
+    assert_problem(client.post(f"/api/v1/sweeps/{sweep_id}/cancel"), 401)
+    cancelled = client.post(f"/api/v1/sweeps/{sweep_id}/cancel", headers=AUTH)
     assert cancelled.status_code == 202 and cancelled.json()["status"] == "cancelled"
     assert cancelled.json()["counts"] == {"cancelled": 4}
     relaunched = client.post("/api/v1/sweeps", json=body(), headers=AUTH).json()
     assert relaunched["id"] == sweep_id and relaunched["status"] == "pending"
     assert client.get(f"/api/v1/sweeps/{sweep_id}").json()["counts"] == {"pending": 4}
+
+
+def test_delete_removes_a_finished_sweep_and_still_cancels_an_active_one_for_a_release(client, settings):
+    active = client.post("/api/v1/sweeps", json=body(), headers=AUTH).json()["id"]
+    old = client.delete(f"/api/v1/sweeps/{active}", headers=AUTH)          # the old meaning, deprecated
+    assert old.status_code == 202 and old.json()["status"] == "cancelled" and old.headers["deprecation"] == "true"
+    assert old.headers["link"] == f'</api/v1/sweeps/{active}/cancel>; rel="alternate"'
+    done = synthetic_sweep(settings)
+    assert client.get(f"/api/v1/sweeps/{done}/trials").json()["count"] == 132
+    assert_problem(client.delete(f"/api/v1/sweeps/{done}"), 401)
+    gone = client.delete(f"/api/v1/sweeps/{done}", headers=AUTH)
+    assert gone.status_code == 204 and gone.content == b""
+    for path in ("", "/trials", "/transfer"):
+        assert_problem(client.get(f"/api/v1/sweeps/{done}{path}"), 404)
+    store = Store(settings.store)
+    with pytest.raises(SweepNotFound):
+        store.trials_frame(done)
+    assert store.metrics_frame(done).empty and store.n_sweeps() == 1
+    assert client.delete(f"/api/v1/sweeps/{active}", headers=AUTH).status_code == 204   # cancelled is finished
+
+
+def test_auth_comes_before_the_body_options_lists_every_method_and_pages_carry_security_headers(client):
+    bad_json = client.post("/api/v1/sweeps", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert_problem(bad_json, 401, "Authorization") and bad_json.headers["www-authenticate"] == "Bearer"
+    options = client.options("/api/v1/sweeps")
+    assert options.status_code == 204 and options.headers["allow"] == "GET, HEAD, OPTIONS, POST"
+    assert client.options("/api/v1/sweeps/abc").headers["allow"] == "DELETE, GET, HEAD, OPTIONS"
+    wrong = client.put("/api/v1/sweeps/abc", headers=AUTH)
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "DELETE, GET, HEAD, OPTIONS"
+    for path in ("/dashboards/index.html", "/docs", "/api/v1/sweeps", "/healthz"):
+        page = client.get(path)
+        assert page.headers["x-content-type-options"] == "nosniff" and page.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"], path
+    docs = client.get("/docs").text
+    assert "cdn" not in docs.lower() and "/static-offline-docs/swagger-ui-bundle.js" in docs   # offline
+    assert client.get("/static-offline-docs/swagger-ui-bundle.js").status_code == 200
 
 
 def test_unknown_sweep_is_404_everywhere(client):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 import os
-import traceback
 from collections.abc import Sequence
 
 import torch
 
+from sweeps.run.errors import report_failure
 from sweeps.run.executors.base import Executor, ShouldStop, TrialEvents
 from sweeps.run.trial import run_trial
 from sweeps.spec import TrialConfig
@@ -25,8 +25,8 @@ class LocalExecutor(Executor):
             events.started(cfg, f"local:{os.getpid()}")
             try:
                 result = run_trial(cfg, functools.partial(events.progress, cfg))
-            except Exception:  # noqa: BLE001 - a crashing trial is recorded, the sweep goes on
-                events.failed(cfg, traceback.format_exc(), False)
+            except Exception as exc:  # noqa: BLE001 - a crashing trial is recorded, the sweep goes on
+                events.failed(cfg, report_failure(cfg.id, exc), False)
                 continue
             events.finished(cfg, result)
         return True

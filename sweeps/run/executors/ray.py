@@ -15,6 +15,7 @@ import socket
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sweeps.run.errors import report_failure
 from sweeps.run.executors.base import Executor, ShouldStop, TrialEvents
 from sweeps.run.trial import run_trial
 from sweeps.spec import TrialConfig, load_plugins, register_model, register_task
@@ -101,12 +102,14 @@ class RayExecutor(Executor):
                 except ray.exceptions.RayActorError as exc:  # the worker process died
                     tries[cfg.id] = tries.get(cfg.id, 0) + 1
                     retry = tries[cfg.id] <= self.max_retries
-                    events.failed(cfg, f"worker died: {exc}", retry)
+                    report_failure(cfg.id, exc)
+                    events.failed(cfg, "worker died: its process exited while running the trial"
+                                       + (" (retrying)" if retry else f" ({tries[cfg.id]} times; not retried)"), retry)
                     self.actors[slot] = self._spawn(1)[0]
                     if retry:
                         queue.insert(0, cfg)
                 except ray.exceptions.RayTaskError as exc:  # the trial raised
-                    events.failed(cfg, str(exc), False)
+                    events.failed(cfg, report_failure(cfg.id, exc), False)
                 else:
                     events.finished(cfg, result)
                 free.append(slot)

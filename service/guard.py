@@ -1,0 +1,92 @@
+"""What every request passes first: the bearer token on a mutating call (before its body is read),
+``Allow`` for every method a path has, and the security headers on every response.
+
+Pure ASGI, outermost: a request without the token never has its body parsed (401, not 422), and no
+page of the dashboards can be framed, sniffed or made to load scripts from elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.errors import PROBLEM
+
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    # the pages use inline scripts and styles of their own and plotly, all served from here
+    (b"content-security-policy", b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' "
+                                 b"'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; "
+                                 b"frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+]
+
+
+class Guard:
+    """See the module docstring. ``token``: the bearer token (None: no auth); ``openapi``: the app's schema
+    (its paths say which methods each path has)."""
+
+    def __init__(self, app: ASGIApp, token: str | None, openapi: Callable[[], dict[str, Any]]) -> None:
+        self.app, self.token, self.openapi = app, token, openapi
+        self._paths: list[tuple[re.Pattern[str], set[str]]] | None = None
+
+    def allowed(self, scope: Scope) -> list[str]:
+        """The methods of the API path ``scope`` asks for (with HEAD for GET, and OPTIONS); empty if none."""
+        if self._paths is None:
+            self._paths = [(re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$"),
+                            {m.upper() for m in ops}) for path, ops in self.openapi()["paths"].items()]
+        methods: set[str] = set()
+        for pattern, ops in self._paths:
+            if pattern.match(scope["path"]):
+                methods |= ops
+        if "GET" in methods:
+            methods.add("HEAD")
+        return sorted(methods | {"OPTIONS"}) if methods else []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        if scope["method"] in MUTATING and scope["path"].startswith("/api/") and self.token is not None:
+            given = headers.get(b"authorization", b"").removeprefix(b"Bearer ").strip()
+            if not secrets.compare_digest(given, self.token.encode()):
+                await _problem(send, 401, "Authorization: send `Bearer <token>` with the token the server was "
+                                          "started with (PARAMZ_TOKEN)", [(b"www-authenticate", b"Bearer")])
+                return
+        if scope["method"] == "OPTIONS" and b"access-control-request-method" not in headers:
+            allow = self.allowed(scope)
+            if allow:
+                await send({"type": "http.response.start", "status": 204,
+                            "headers": [(b"allow", ", ".join(allow).encode()), *SECURITY_HEADERS]})
+                await send({"type": "http.response.body", "body": b""})
+                return
+
+        async def secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                out = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow" or
+                       message["status"] != 405]
+                if message["status"] == 405:
+                    out.append((b"allow", ", ".join(self.allowed(scope)).encode()))
+                present = {k.lower() for k, _ in out}
+                out += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                message = {**message, "headers": out}
+            await send(message)
+        await self.app(scope, receive, secured)
+
+
+async def _problem(send: Send, status: int, detail: str, extra: list[tuple[bytes, bytes]]) -> None:
+    titles = {401: "Unauthorized"}
+    body = json.dumps({"type": "about:blank", "title": titles.get(status, "Error"), "status": status,
+                       "detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(body)).encode()),
+                            *extra, *SECURITY_HEADERS]})
+    await send({"type": "http.response.body", "body": body})
