@@ -10,7 +10,7 @@ export MKL_NUM_THREADS ?= 1
 DEMO_PORT ?= 8000
 DEMO_SERVE ?= 1
 
-.PHONY: install test demo lint bench clean browser
+.PHONY: install test demo lint bench clean browser postgres
 
 install: $(STAMP)
 
@@ -37,7 +37,13 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null && echo "installed chromium"; } || \
 	  echo "note: no chromium (apt-get install chromium); the dashboards' browser test will be skipped"
 
-test: install lint browser
+postgres:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null && echo "installed postgresql"; } || \
+	  echo "note: no PostgreSQL server (apt-get install postgresql); the store's PostgreSQL tests will be skipped"
+
+test: install lint browser postgres
 	$(PY) -m pytest -n 2 -q $(PYTEST_ARGS)
 
 # The demo sweep, then the service on its store (Ctrl-C stops it; DEMO_SERVE=0 skips serving).

@@ -1,5 +1,7 @@
 """What every request passes first: the bearer token on a mutating call (before its body is read),
-``Allow`` for every method a path has, and the security headers on every response.
+query parameters the operation does not have (422, naming them: a typo such as ``?tolerence=`` is
+never silently ignored), ``Allow`` for every method a path has, and the security headers on every
+response.
 
 Pure ASGI, outermost: a request without the token never has its body parsed (401, not 422), and no
 page of the dashboards can be framed, sniffed or made to load scripts from elsewhere.
@@ -12,6 +14,7 @@ import re
 import secrets
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,17 +38,25 @@ class Guard:
 
     def __init__(self, app: ASGIApp, token: str | None, openapi: Callable[[], dict[str, Any]]) -> None:
         self.app, self.token, self.openapi = app, token, openapi
-        self._paths: list[tuple[re.Pattern[str], set[str]]] | None = None
+        self._paths: list[tuple[re.Pattern[str], dict[str, set[str]]]] | None = None
+
+    def _operations(self, scope: Scope) -> dict[str, set[str]]:
+        """``{METHOD: query parameter names}`` of the API path ``scope`` asks for (empty: not an API path)."""
+        if self._paths is None:
+            self._paths = []
+            for path, ops in self.openapi()["paths"].items():
+                pattern = re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$")
+                self._paths.append((pattern, {m.upper(): {p["name"] for p in op.get("parameters", [])
+                                                          if p.get("in") == "query"} for m, op in ops.items()}))
+        out: dict[str, set[str]] = {}
+        for pattern, ops in self._paths:
+            if pattern.match(scope["path"]):
+                out.update(ops)
+        return out
 
     def allowed(self, scope: Scope) -> list[str]:
         """The methods of the API path ``scope`` asks for (with HEAD for GET, and OPTIONS); empty if none."""
-        if self._paths is None:
-            self._paths = [(re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$"),
-                            {m.upper() for m in ops}) for path, ops in self.openapi()["paths"].items()]
-        methods: set[str] = set()
-        for pattern, ops in self._paths:
-            if pattern.match(scope["path"]):
-                methods |= ops
+        methods = set(self._operations(scope))
         if "GET" in methods:
             methods.add("HEAD")
         return sorted(methods | {"OPTIONS"}) if methods else []
@@ -60,6 +71,15 @@ class Guard:
             if not secrets.compare_digest(given, self.token.encode()):
                 await _problem(send, 401, "Authorization: send `Bearer <token>` with the token the server was "
                                           "started with (PARAMZ_TOKEN)", [(b"www-authenticate", b"Bearer")])
+                return
+        known = self._operations(scope).get(scope["method"] if scope["method"] != "HEAD" else "GET")
+        if known is not None and scope.get("query_string"):
+            given = {name for name, _ in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)}
+            unknown = sorted(given - known)
+            if unknown:
+                await _problem(send, 422, f"query: unknown parameter{'s' if len(unknown) > 1 else ''} "
+                                          f"{', '.join(map(repr, unknown))}; this operation takes "
+                                          f"{', '.join(sorted(known)) or 'none'}", [])
                 return
         if scope["method"] == "OPTIONS" and b"access-control-request-method" not in headers:
             allow = self.allowed(scope)
@@ -83,7 +103,7 @@ class Guard:
 
 
 async def _problem(send: Send, status: int, detail: str, extra: list[tuple[bytes, bytes]]) -> None:
-    titles = {401: "Unauthorized"}
+    titles = {401: "Unauthorized", 422: "Unprocessable Entity"}
     body = json.dumps({"type": "about:blank", "title": titles.get(status, "Error"), "status": status,
                        "detail": detail}).encode()
     await send({"type": "http.response.start", "status": status,

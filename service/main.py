@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if settings.run_sweeps:
+            runner.prepare()   # Ray starts here, in the main thread (see Runner.prepare)
             runner.start()
         yield
         runner.stop()

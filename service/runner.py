@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import signal
 import threading
 
 from sweeps import application
@@ -45,6 +46,18 @@ class Runner:
         self._stop = threading.Event()
         self.current: str | None = None
 
+    def prepare(self) -> None:
+        """Starts the executor (Ray) now, from the main thread, and gives the process its own SIGTERM
+        and SIGINT handling back: Ray's native failure handler would otherwise catch SIGTERM, print a
+        stack dump and abort the process 3 s later, in the middle of a clean shutdown."""
+        if self._executor is not None:
+            return
+        main = threading.current_thread() is threading.main_thread()
+        saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)} if main else {}
+        self._executor = application.make_executor(self.settings)
+        for sig, handler in saved.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
     def start(self) -> list[str]:
         """Starts the thread and queues every active sweep (resume); returns their ids."""
         resumed = self.store.active_sweep_ids()
@@ -60,9 +73,16 @@ class Runner:
         """Queues a sweep to run."""
         self._queue.put(sweep_id)
 
-    def stop(self) -> None:
-        """Stops taking sweeps; a sweep in flight is left to resume on the next start."""
+    def stop(self, timeout: float = 60.0) -> None:
+        """Stops: no new sweep is taken, the one in flight stops its running trials (they go back to
+        pending and the sweep resumes on the next start), its lease is released, and the executor (Ray)
+        is shut down, so no worker process outlives the service."""
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._executor is not None:
+            self._executor.close()
+            self._executor = None
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -74,7 +94,7 @@ class Runner:
             try:
                 if self._executor is None:
                     self._executor = application.make_executor(self.settings)
-                application.run(self.store, sweep_id, self._executor)
+                application.run(self.store, sweep_id, self._executor, stop=self._stop)
             except SweepBusy as exc:  # another runner (a CLI, another service) has it: look again later
                 log.info("%s; retrying in %.0f s", exc, self.retry_after)
                 timer = threading.Timer(self.retry_after, self.submit, [sweep_id])

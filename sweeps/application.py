@@ -26,6 +26,7 @@ Launching again (`launch` on a spec whose sweep exists), the one documented beha
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,14 +115,16 @@ def launch(store: Store, spec: SweepSpec, *, limits: LimitsSpec | None = None,
     return Launched(sweep_id, info.status, info.n_trials, created, reopened)
 
 
-def run(store: Store, sweep_id: str, executor: Executor, progress: Progress | None = None) -> SweepState:
-    """Runs or resumes a sweep to its end on ``executor``; returns its final state.
+def run(store: Store, sweep_id: str, executor: Executor, progress: Progress | None = None,
+        stop: threading.Event | None = None) -> SweepState:
+    """Runs or resumes a sweep to its end on ``executor``; returns its final state (``pending`` when
+    ``stop`` was set: a shutdown leaves it to resume).
 
     Raises:
         SweepBusy: another live runner holds it.
         SweepNotFound: no such sweep.
     """
-    return run_sweep(store, sweep_id, executor, progress)
+    return run_sweep(store, sweep_id, executor, progress, stop)
 
 
 def cancel(store: Store, sweep_id: str) -> SweepState:

@@ -14,6 +14,7 @@ marked ``cancelled``.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 
@@ -38,8 +39,10 @@ class Recorder:
         progress: called with the counts by state after every change.
     """
 
-    def __init__(self, store: Store, sweep_id: str, executor: Executor, progress: Progress | None = None) -> None:
+    def __init__(self, store: Store, sweep_id: str, executor: Executor, progress: Progress | None = None,
+                 stop: threading.Event | None = None) -> None:
         self.store, self.sweep_id, self.executor, self.on_progress = store, sweep_id, executor, progress
+        self.stop = stop or threading.Event()
         self.counts = store.counts(sweep_id)
         self._polled_at, self._cancelling = 0.0, False
 
@@ -84,10 +87,13 @@ class Recorder:
         added = self.store.add_trials(self.sweep_id, configs)
         self.counts[TrialState.PENDING.value] = self.counts.get(TrialState.PENDING.value, 0) + added
 
+    def should_stop(self) -> bool:
+        return self.stop.is_set() or self.cancelling()
+
     def run(self, configs: Sequence[TrialConfig]) -> bool:
-        """Runs trials to the end; False when the sweep was cancelled meanwhile."""
+        """Runs trials to the end; False when the sweep was cancelled or the runner stopped meanwhile."""
         self._report()
-        return self.executor.run(configs, self, self.cancelling) and not self.cancelling()
+        return self.executor.run(configs, self, self.should_stop) and not self.should_stop()
 
 
 def _end_state(store: Store, sweep_id: str) -> SweepState:
@@ -97,7 +103,8 @@ def _end_state(store: Store, sweep_id: str) -> SweepState:
     return SweepState.FAILED if counts.get(TrialState.FAILED.value) else SweepState.COMPLETED
 
 
-def run_sweep(store: Store, sweep_id: str, executor: Executor, progress: Progress | None = None) -> SweepState:
+def run_sweep(store: Store, sweep_id: str, executor: Executor, progress: Progress | None = None,
+              stop: threading.Event | None = None) -> SweepState:
     """Runs (or resumes) a sweep to its end, or to its cancellation; returns its final state.
 
     The run holds the sweep's lease, so a second runner (another CLI, a service) refuses to run it at
@@ -109,6 +116,8 @@ def run_sweep(store: Store, sweep_id: str, executor: Executor, progress: Progres
         sweep_id: a sweep of the store.
         executor: where its trials run.
         progress: called with the counts by state after every change.
+        stop: set it to stop the run early without cancelling (a shutdown): running trials are
+            stopped and go back to pending, the sweep is left ``pending`` for the next run.
 
     Raises:
         SweepBusy: another live runner is running this sweep.
@@ -124,7 +133,7 @@ def run_sweep(store: Store, sweep_id: str, executor: Executor, progress: Progres
             store.set_status(sweep_id, SweepState.CANCELLED)
             return SweepState.CANCELLED
         store.set_status(sweep_id, SweepState.RUNNING)
-        recorder = Recorder(store, sweep_id, executor, progress)
+        recorder = Recorder(store, sweep_id, executor, progress, stop)
         finished = recorder.run(store.claim_pending(sweep_id))
         while finished:
             proposed = strategy.next_trials(store.trials_frame(sweep_id))
@@ -132,6 +141,10 @@ def run_sweep(store: Store, sweep_id: str, executor: Executor, progress: Progres
                 break
             recorder.add(proposed)
             finished = recorder.run(proposed)
+        if not finished and recorder.stop.is_set() and store.status(sweep_id) is not SweepState.CANCELLING:
+            store.requeue_running(sweep_id)                 # a shutdown: the next run resumes them
+            store.set_status(sweep_id, SweepState.PENDING)
+            return SweepState.PENDING
         if not finished or store.status(sweep_id) is SweepState.CANCELLING:
             store.cancel_unfinished(sweep_id)
             state = SweepState.CANCELLED

@@ -119,6 +119,14 @@ def dims_model(family: str) -> type[BaseModel]:
     return create_model(f"{family}_dims", __config__=_STRICT, **spec)
 
 
+def _check(model: type[BaseModel], value: dict[str, Any]) -> None:
+    """Validates ``value`` against ``model``; its errors as one ValueError, a line per field."""
+    try:
+        model.model_validate(value)
+    except ValidationError as exc:
+        raise ValueError("; ".join(error_lines(exc.errors()))) from None
+
+
 class ModelSpec(Frozen):
     family: str = Field(description="zoo model: mlp, resmlp or gpt")
     dims: dict[str, Any] = Field(default_factory=dict, description="fixed config fields (d_head, ff_mult, ...)")
@@ -146,10 +154,7 @@ class ModelSpec(Frozen):
         if _trusted(info) or family not in MODELS:
             return v
         known = {f.name for f in fields(MODELS[family][1])} - {"width", "depth"}
-        try:
-            dims_model(family).model_validate({k: x for k, x in v.items() if k in known})  # unknown: _dims says
-        except ValidationError as exc:
-            raise ValueError("; ".join(error_lines(exc.errors()))) from None
+        _check(dims_model(family), {k: x for k, x in v.items() if k in known})  # unknown ones: _dims says
         return v
 
 
@@ -169,10 +174,7 @@ class TaskSpec(Frozen):
         options = TASK_TYPES[name].OPTIONS if name in TASK_TYPES else None
         if _trusted(info) or options is None:
             return v
-        try:
-            options.model_validate(v)
-        except ValidationError as exc:
-            raise ValueError("; ".join(error_lines(exc.errors()))) from None
+        _check(options, v)
         return v
 
 
@@ -252,7 +254,8 @@ class LRGrid(Frozen):
 class OptimizerSpec(Frozen):
     name: Literal["adamw", "sgd"] = "adamw"
     betas: tuple[Annotated[Float, Field(ge=0, lt=1)], Annotated[Float, Field(ge=0, lt=1)]] = (0.9, 0.999)
-    eps: Float = Field(1e-8, gt=0, le=1, description="Adam ε at the base shape")
+    eps: Float = Field(1e-8, ge=1e-30, le=1,
+                       description="Adam ε at the base shape (≥ 1e-30: smaller vanishes in float32)")
     weight_decay: Float = Field(0.0, ge=0, le=10)
     momentum: Float = Field(0.0, ge=0, lt=1)
     grad_clip: Float | None = Field(None, gt=0, le=1e6, description="global grad-norm clip")

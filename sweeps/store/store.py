@@ -401,6 +401,13 @@ class Store:
             query = query.where(LiveMetricRow.trial_id.in_(list(trial_ids)))
         s.execute(query)
 
+    def requeue_running(self, sweep_id: str) -> None:
+        """Running trials (their runner stopped them) go back to pending, their live metrics dropped."""
+        with Session(self.engine) as s, s.begin():
+            s.execute(update(TrialRow).where(TrialRow.sweep_id == sweep_id, TrialRow.status == TrialState.RUNNING)
+                      .values(status=TrialState.PENDING))
+            s.execute(delete(LiveMetricRow).where(LiveMetricRow.sweep_id == sweep_id))
+
     def mark_running(self, sweep_id: str, trial_id: str, worker: str) -> None:
         with Session(self.engine) as s, s.begin():
             s.execute(update(TrialRow).where(TrialRow.sweep_id == sweep_id, TrialRow.id == trial_id)

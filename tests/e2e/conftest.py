@@ -34,14 +34,14 @@ def free_port() -> int:
 class Server:
     """``python -m service.cli serve`` on a free port; ``kill()`` is a kill -9 of its whole process group."""
 
-    def __init__(self, store: str, log: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, store: str, log: Path, env: dict[str, str] | None = None, executor: str = "ray") -> None:
         self.store, self.log_path = store, log
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(log, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "service.cli", "serve", "--port", str(self.port), "--store", store,
-             "--executor", "ray", "--workers", "2"],
+             "--executor", executor, "--workers", "2"],
             cwd=ROOT, env={**ENV, "PARAMZ_TOKEN": TOKEN, **(env or {})}, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True)
         deadline = time.monotonic() + 90
@@ -98,8 +98,9 @@ class Server:
 def serve(tmp_path):
     servers = []
 
-    def start(store: str | None = None, env: dict[str, str] | None = None) -> Server:
-        server = Server(store or f"sqlite:///{tmp_path}/e2e.db", tmp_path / "server.log", env)
+    def start(store: str | None = None, env: dict[str, str] | None = None, executor: str = "ray") -> Server:
+        server = Server(store or f"sqlite:///{tmp_path}/e2e.db", tmp_path / f"server{len(servers)}.log", env,
+                        executor)
         servers.append(server)
         return server
     yield start

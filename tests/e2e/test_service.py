@@ -111,6 +111,18 @@ def browse(server, ids: dict) -> None:
         assert "FAIL" in page.evaluate("document.getElementById('coord-sp').layout.title.text")
         assert "pass" in page.evaluate("document.getElementById('coord-mup').layout.title.text")
         page.screenshot(path=ARTIFACTS / "coordcheck.png", full_page=True)
+
+        offline = browser.new_page(viewport={"width": 1400, "height": 1000})   # nothing but this server
+        outside: list[str] = []
+        offline.route("**/*", lambda route: route.continue_() if route.request.url.startswith(server.url)
+                      else (outside.append(route.request.url), route.abort()))
+        offline.goto(f"{server.url}/docs")
+        offline.wait_for_selector(".opblock", timeout=60_000)
+        operations = [op.replace("\u200b", "").strip() for op in  # Swagger breaks paths with zero-width spaces
+                      offline.locator(".opblock-summary-path").all_inner_texts()]
+        assert "/api/v1/sweeps/{sweep_id}/transfer" in operations and len(operations) >= 10, operations
+        assert outside == []
+        offline.screenshot(path=ARTIFACTS / "docs.png", full_page=False)
         browser.close()
     assert errors == []
 

@@ -1,8 +1,10 @@
-"""Schemathesis, property-based from /openapi.json: no 5xx, and every response conforms to the schema.
-
-Checks: not_a_server_error, status_code_conformance (only documented codes), content_type_conformance
-and response_schema_conformance. Path ids are fuzzed as generated and, for every case, also set to a
-real finished sweep so the analysis routes are exercised on data, not only on 404s.
+"""Schemathesis, property-based from /openapi.json: every built-in check (no 5xx, only documented
+status codes, content types, headers and bodies as documented, negative data rejected, auth not
+ignored, Allow headers on 405, ...) but one: ``positive_data_acceptance`` expects every schema-valid
+body to be accepted, and a spec can be schema-valid and still over this server's limits or
+inconsistent across fields (a task that does not fit the model): those 422s are the point. Path ids
+are fuzzed as generated and, for every case but DELETE, also set to a real finished sweep so the
+analysis routes are exercised on data, not only on 404s.
 """
 
 from __future__ import annotations
@@ -11,12 +13,7 @@ import tempfile
 
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from service.main import create_app
 from sweeps.settings import Settings
@@ -32,13 +29,13 @@ SEEDED = run_spec(parse_spec(small_spec(parameterizations=[{"name": "sp"}, {"nam
 APP = create_app(Settings(store=STORE, executor="local", run_sweeps=False, token=TOKEN, max_trials=8, max_steps=20,
                           max_width=64, max_depth=4, max_active_sweeps=2, _env_file=None))
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+NOT_APPLICABLE = [positive_data_acceptance]
 
 
 @schema.exclude(path="/api/v1/coord-check").parametrize()
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case):
-    case.call_and_validate(headers=AUTH, checks=CHECKS)
-    if "sweep_id" in (case.path_parameters or {}):
-        case.path_parameters["sweep_id"] = SEEDED
-        case.call_and_validate(headers=AUTH, checks=CHECKS)
+    case.call_and_validate(headers=AUTH, excluded_checks=NOT_APPLICABLE)
+    if "sweep_id" in (case.path_parameters or {}) and case.method != "DELETE":   # keep the seeded sweep
+        case.path_parameters["sweep_id"] = SEEDED   # no longer the generated case: it may be valid now
+        case.call_and_validate(headers=AUTH, excluded_checks=[*NOT_APPLICABLE, negative_data_rejection])

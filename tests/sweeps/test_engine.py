@@ -8,6 +8,7 @@ import threading
 
 import pandas as pd
 import pytest
+from sqlalchemy import text
 
 from sweeps import application
 from sweeps.cli import main
@@ -16,8 +17,8 @@ from sweeps.store import Store
 from tests.sweeps.conftest import run_spec
 
 
-def test_sweep_records_every_trial_with_metrics_and_divergence_is_data(tmp_path, make_spec):
-    store = Store(f"sqlite:///{tmp_path}/s.db")
+def test_sweep_records_every_trial_with_metrics_and_divergence_is_data(store_url, make_spec):
+    store = Store(store_url())
     spec = make_spec(lr={"values": [1e-3, 1e-2, 1e4]})  # 1e4: absurd
     sweep_id = run_spec(spec, store, LocalExecutor())
     trials = store.trials_frame(sweep_id)
@@ -36,18 +37,18 @@ def test_sweep_records_every_trial_with_metrics_and_divergence_is_data(tmp_path,
     assert (sharp > 0).all() and sharp.map(math.isfinite).all()
 
 
-def test_rerun_of_the_same_spec_resumes_and_runs_nothing_twice(tmp_path, make_spec):
-    store = Store(f"sqlite:///{tmp_path}/s.db")
+def test_rerun_of_the_same_spec_resumes_and_runs_nothing_twice(store_url, make_spec):
+    store = Store(store_url())
     spec = make_spec()
     first = run_spec(spec, store, LocalExecutor())
     before = store.trials_frame(first).set_index("id")[["finished_at", "attempts"]]
     # simulate a runner killed mid-trial: one trial left "running", one "pending", with no metrics
     ids = list(before.index)
     with store.engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE trials SET status='running', finished_at=NULL WHERE id=?", (ids[0],))
-        conn.exec_driver_sql("UPDATE trials SET status='pending', finished_at=NULL WHERE id=?", (ids[1],))
-        conn.exec_driver_sql("DELETE FROM metrics WHERE trial_id IN (?, ?)", (ids[0], ids[1]))
-        conn.exec_driver_sql("UPDATE sweeps SET status='running'")
+        conn.execute(text("UPDATE trials SET status='running', finished_at=NULL WHERE id=:id"), {"id": ids[0]})
+        conn.execute(text("UPDATE trials SET status='pending', finished_at=NULL WHERE id=:id"), {"id": ids[1]})
+        conn.execute(text("DELETE FROM metrics WHERE trial_id IN (:a, :b)"), {"a": ids[0], "b": ids[1]})
+        conn.execute(text("UPDATE sweeps SET status='running'"))
     second = run_spec(spec, store, LocalExecutor())
     after = store.trials_frame(second).set_index("id")
     assert second == first and store.status(first) == "completed"
@@ -56,8 +57,8 @@ def test_rerun_of_the_same_spec_resumes_and_runs_nothing_twice(tmp_path, make_sp
     assert (after.loc[ids[:2], "attempts"] == 2).all() and (after.loc[ids[2:], "attempts"] == 1).all()
 
 
-def test_cancel_stops_the_sweep_and_keeps_finished_trials(tmp_path, make_spec):
-    store = Store(f"sqlite:///{tmp_path}/s.db")
+def test_cancel_stops_the_sweep_and_keeps_finished_trials(store_url, make_spec):
+    store = Store(store_url())
     spec = make_spec(seeds=[0, 1, 2, 3])
     done = threading.Event()
     seen = {"completed": 0}
@@ -132,7 +133,7 @@ def test_cli_local_run_report_list_status_export(tmp_path, spec_file, capsys):
     assert bad.returncode == 2 and bad.stderr.startswith("paramz: error: store: cannot use 'nonsense://x'")
 
 
-def test_a_trial_that_raises_is_failed_with_its_error_kept_and_the_sweep_goes_on(tmp_path, make_spec, monkeypatch):
+def test_a_trial_that_raises_is_failed_with_its_error_kept_and_the_sweep_goes_on(store_url, make_spec, monkeypatch):
     import sweeps.run.executors.local
     real = sweeps.run.executors.local.run_trial
 
@@ -142,7 +143,7 @@ def test_a_trial_that_raises_is_failed_with_its_error_kept_and_the_sweep_goes_on
         return real(cfg, report)
 
     monkeypatch.setattr(sweeps.run.executors.local, "run_trial", flaky)
-    store = Store(f"sqlite:///{tmp_path}/s.db")
+    store = Store(store_url())
     sweep_id = run_spec(make_spec(), store, LocalExecutor())
     trials = store.trials_frame(sweep_id)
     failed = trials[trials.status == "failed"]
@@ -162,13 +163,13 @@ def test_a_running_trial_streams_a_prefix_of_its_metrics(make_spec):
     assert len(streamed) >= len(result.metrics) - 4  # all but the final evaluation and probe
 
 
-def test_live_metrics_are_kept_apart_and_cleared_by_finish_retry_resume_and_cancel(tmp_path, make_spec, monkeypatch):
+def test_live_metrics_are_kept_apart_and_cleared_by_finish_retry_resume_and_cancel(store_url, make_spec, monkeypatch):
     import functools
 
     import sweeps.run.executors.local
     from sweeps.run import run_trial
     from sweeps.search import expand
-    store = Store(f"sqlite:///{tmp_path}/s.db")
+    store = Store(store_url())
     spec = make_spec()
     configs = expand(spec)
     sweep_id = application.launch(store, spec).sweep_id
@@ -190,21 +191,21 @@ def test_live_metrics_are_kept_apart_and_cleared_by_finish_retry_resume_and_canc
     original = Store.add_live
     monkeypatch.setattr(Store, "add_live", lambda self, *args: (calls.append(args[1]), original(self, *args)))
     monkeypatch.setattr(sweeps.run.executors.local, "run_trial", functools.partial(run_trial, every=0))
-    fresh = Store(f"sqlite:///{tmp_path}/t.db")
+    fresh = Store(store_url())
     sweep_id = run_spec(spec, fresh, LocalExecutor())
     assert set(calls) == set(fresh.trials_frame(sweep_id).id)                # every trial streamed through the engine
     final = fresh.metrics_frame(sweep_id, live=True)
     assert not final.live.any() and len(final) == len(fresh.metrics_frame(sweep_id))  # and finishing cleared it
 
 
-def test_one_runner_per_sweep_through_the_lease(tmp_path, make_spec):
+def test_one_runner_per_sweep_through_the_lease(store_url, make_spec):
     import os
     import socket
     import subprocess
     import sys
 
     from sweeps.store import SweepBusy
-    store = Store(f"sqlite:///{tmp_path}/s.db")
+    store = Store(store_url())
     spec = make_spec()
     sweep_id = application.launch(store, spec).sweep_id
     alive = f"{socket.gethostname()}:{os.getpid()}:other"
@@ -224,7 +225,7 @@ def test_one_runner_per_sweep_through_the_lease(tmp_path, make_spec):
     run_spec(spec, store, LocalExecutor())                                      # so it is taken over at once
     assert store.counts(sweep_id) == {"completed": 4} and store.lease(sweep_id) is None  # and released at the end
 
-    other_host = Store(f"sqlite:///{tmp_path}/t.db")
+    other_host = Store(store_url())
     other_id = application.launch(other_host, spec).sweep_id
     other_host.acquire(other_id, "elsewhere:123:x")
     with pytest.raises(SweepBusy):

@@ -21,8 +21,8 @@ def _queries(store: Store, call) -> int:
     return len(seen)
 
 
-def test_listing_sweeps_costs_the_same_queries_for_one_or_twenty(tmp_path):
-    store = Store(f"sqlite:///{tmp_path}/s.db")
+def test_listing_sweeps_costs_the_same_queries_for_one_or_twenty(store_url):
+    store = Store(store_url())
     application.launch(store, parse_spec(small_spec(seeds=[0])))
     one = _queries(store, store.sweeps)
     for seed in range(1, 20):

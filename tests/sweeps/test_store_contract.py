@@ -1,0 +1,89 @@
+"""The store's contract on SQLite and on PostgreSQL alike (the ``store_url`` fixture runs each test on both):
+one-transaction creation, concurrent writers, removal. Resume, leases, cancel and live metrics are in
+test_engine.py under the same fixture."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+import sweeps.store.store
+from sweeps import application
+from sweeps.domain import TrialResult, TrialState
+from sweeps.run import LocalExecutor
+from sweeps.search import expand
+from sweeps.spec import parse_spec
+from sweeps.store import Store, SweepBusy, SweepNotFound
+from tests.sweeps.conftest import run_spec, small_spec
+
+
+def test_a_sweep_is_created_with_all_its_trials_or_not_at_all(store_url, monkeypatch):
+    store = Store(store_url())
+    spec = parse_spec(small_spec(seeds=[0, 1, 2]))
+    real = sweeps.store.store._trial_row
+    calls = []
+
+    def failing(sweep_id, config):   # the 7th trial row cannot be written (as a seed out of range once could not)
+        calls.append(config.id)
+        if len(calls) == 7:
+            raise OverflowError("simulated: the database refused a value")
+        return real(sweep_id, config)
+    monkeypatch.setattr(sweeps.store.store, "_trial_row", failing)
+    with pytest.raises(OverflowError):
+        store.create_sweep(spec, expand(spec))
+    assert store.n_sweeps() == 0
+    with pytest.raises(SweepNotFound):
+        store.sweep(spec.sweep_id)
+    monkeypatch.setattr(sweeps.store.store, "_trial_row", real)
+    assert store.create_sweep(spec, expand(spec)) and store.counts(spec.sweep_id) == {"pending": 12}
+
+
+def test_concurrent_writers_finish_every_trial_once(store_url):
+    url = store_url()
+    spec = parse_spec(small_spec(seeds=list(range(8))))
+    store = Store(url)
+    sweep_id = application.launch(store, spec).sweep_id
+    configs = expand(spec)
+    halves = [configs[0::2], configs[1::2]]
+    errors = []
+
+    def write(part):
+        own = Store(url)   # each writer its own engine and connections, as two processes would have
+        try:
+            for cfg in part:
+                own.mark_running(sweep_id, cfg.id, "writer")
+                own.add_live(sweep_id, cfg.id, [(0, "train_loss", 1.0)])
+                own.finish_trial(sweep_id, cfg.id, TrialResult(TrialState.COMPLETED, 1, 0.5, 0.5, None, 0.1, "w",
+                                                               [(0, "train_loss", 1.0), (1, "eval_loss", 0.5)]))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            own.engine.dispose()
+    threads = [threading.Thread(target=write, args=(part,)) for part in halves]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    trials = store.trials_frame(sweep_id)
+    assert len(trials) == 32 and set(trials.status) == {"completed"} and (trials.attempts == 1).all()
+    metrics = store.metrics_frame(sweep_id, live=True)
+    assert len(metrics) == 64 and not metrics.live.any()          # two records each, live ones cleared
+
+
+def test_a_finished_sweep_is_removed_with_everything_and_an_active_one_is_refused(store_url):
+    store = Store(store_url())
+    spec = parse_spec(small_spec())
+    active = application.launch(store, spec).sweep_id
+    with pytest.raises(SweepBusy, match="cancel it first"):
+        store.delete_sweep(active)
+    run_spec(spec, store, LocalExecutor())
+    other = parse_spec(small_spec(seeds=[5]))
+    kept = run_spec(other, store, LocalExecutor())
+    assert not store.metrics_frame(active).empty
+    store.delete_sweep(active)
+    assert [i.id for i in store.sweeps()] == [kept] and store.metrics_frame(active).empty
+    assert len(store.trials_frame(kept)) == 4                      # the other sweep untouched
+    with pytest.raises(SweepNotFound):
+        store.delete_sweep(active)
