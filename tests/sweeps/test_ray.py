@@ -154,3 +154,20 @@ def test_cancel_stops_running_ray_trials_and_marks_the_rest(tmp_path, spec_file,
     assert rows(db, "SELECT status FROM sweeps")[0][0] == "cancelled"
     assert all(status[i] == "cancelled" for i in running) and set(status.values()) == {"cancelled"}
     assert rows(db, "SELECT count(*) FROM metrics")[0][0] == 0
+
+
+def test_workers_whose_raylet_is_dead_are_reaped_and_others_left_alone():
+    from sweeps.run.executors.ray import reap_orphans
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    orphan = subprocess.Popen(sleeper, env={**os.environ, "RAY_RAYLET_PID": dead.stdout.strip()})
+    kept = subprocess.Popen(sleeper, env={**os.environ, "RAY_RAYLET_PID": str(os.getpid())})   # its raylet lives
+    try:
+        time.sleep(0.5)
+        assert orphan.pid in reap_orphans()
+        assert orphan.wait(timeout=10) == -signal.SIGKILL and kept.poll() is None
+    finally:
+        for proc in (orphan, kept):
+            proc.kill()
+            proc.wait()

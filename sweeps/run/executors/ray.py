@@ -11,6 +11,7 @@ address it joins that cluster. Running trials stream their new metrics to the dr
 from __future__ import annotations
 
 import os
+import signal
 import socket
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -21,6 +22,43 @@ from sweeps.run.trial import run_trial
 from sweeps.spec import TrialConfig, load_plugins, register_model, register_task
 
 Registered = Mapping[str, Mapping[str, type]]
+
+
+def reap_orphans() -> list[int]:
+    """Kills this user's Ray workers whose raylet is dead, and returns their pids.
+
+    A runner killed with -9 takes its raylet with it (same process group) but not its workers (Ray
+    gives each its own): they go on with the interrupted trial for ~10 s before they notice. A
+    restarted runner would run that trial again beside them, so it reaps them first. Such a worker
+    can do nothing useful: without its raylet it reaches no one. Linux only (it reads /proc).
+    """
+    reaped: list[int] = []
+    try:
+        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return reaped
+    for pid in pids:
+        try:
+            if os.stat(f"/proc/{pid}").st_uid != os.getuid():
+                continue
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = dict(item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item)
+            raylet = env.get(b"RAY_RAYLET_PID")
+            if raylet is None or not raylet.isdigit() or _alive(int(raylet)):
+                continue
+            os.kill(pid, signal.SIGKILL)
+            reaped.append(pid)
+        except (OSError, ValueError):
+            continue
+    return reaped
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 class RayExecutor(Executor):
@@ -51,6 +89,8 @@ class RayExecutor(Executor):
             # (a runtime_env with env_vars would do it too, at ~5 s more start-up here)
             for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
                 os.environ.setdefault(var, "1")
+            if address == "local":
+                reap_orphans()
             ray.init(address=address, include_dashboard=False, log_to_driver=False, **kwargs)
         self.n_workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         self.max_retries = max_retries
