@@ -93,10 +93,20 @@ def test_launch_returns_202_with_the_content_hash_id_and_relaunch_is_idempotent(
     (dict(parameterizations=[{"name": "ntk"}]), ["ntk", "mup", "completep"]),
     (dict(task={"name": "teacher", "options": {"bogus": 1}}), ["task.options", "bogus"]),
     (dict(search={"coarse_step": 0.1}), ["search: coarse_step 0.1 is below step 0.5"]),
+    # what once reached a 500: a seed beyond the store's 64-bit integers, a GPT d_head of 0 or of the wrong type
+    (dict(seeds=[2**63]), ["seeds.0: Input should be less than or equal to 9223372036854775807"]),
+    (dict(seeds=[10**30]), ["seeds.0"]),
+    *[(dict(model={"family": "gpt", "dims": {"d_head": bad}}, task={"name": "icl-copy"}, widths=[32], base_width=32,
+            depths=[2]), ["model.dims: d_head"]) for bad in (0, False, "16", None, [16])],
+    (dict(steps=True), ["steps: Input should be a valid integer"]),
+    (dict(task={"name": "teacher", "options": {"d_in": 65536, "eval_size": 65536}}),
+     ["a trial is estimated to need", "over limits.max_trial_mb"]),
 ])
 def test_bad_specs_are_refused_with_422_naming_the_field(client, overrides, needles):
     data = {**small_spec(), **overrides}
     assert_problem(client.post("/api/v1/sweeps", json=data, headers=AUTH), 422, *needles)
+    assert client.get("/api/v1/sweeps").json()["count"] == 0            # nothing left behind
+    assert client.post("/api/v1/sweeps", json=small_spec(), headers=AUTH).status_code == 202  # and no 429 after
 
 
 def test_schema_level_errors_list_every_field(client):
