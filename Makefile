@@ -58,3 +58,4 @@ bench: install
 	$(PY) bench/sharpness.py
 	$(PY) bench/adaptive.py
 	$(PY) bench/calibration.py
+	$(PY) bench/optimizer.py
