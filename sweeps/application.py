@@ -27,6 +27,7 @@ Launching again (`launch` on a spec whose sweep exists), the one documented beha
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,14 +142,37 @@ def cancel(store: Store, sweep_id: str) -> SweepState:
     return store.status(sweep_id)
 
 
+_REPORTS: OrderedDict[tuple[Any, ...], TransferReport] = OrderedDict()
+_REPORTS_LOCK = threading.Lock()
+REPORT_CACHE_SIZE = 64
+
+
 def report(store: Store, sweep_id: str, *, tolerance: float | None = None, width: int | None = None,
            depth: int | None = None) -> TransferReport:
     """The transfer analysis of a sweep (optima, law, verdicts, super consistency; a prediction at
     ``width``/``depth``). ``tolerance`` defaults to the spec's ``analysis.tolerance``.
 
+    Cached per sweep version (`Store.version`: one cheap query), so readers polling a sweep do not
+    recompute the analysis until a trial finishes; the last ``REPORT_CACHE_SIZE`` reports are kept.
+
     Raises:
         SweepNotFound: no such sweep.
     """
+    key = (store.url, sweep_id, store.version(sweep_id), tolerance, width, depth)
+    with _REPORTS_LOCK:
+        if key in _REPORTS:
+            _REPORTS.move_to_end(key)
+            return _REPORTS[key]
+    result = _report(store, sweep_id, tolerance=tolerance, width=width, depth=depth)
+    with _REPORTS_LOCK:
+        _REPORTS[key] = result
+        while len(_REPORTS) > REPORT_CACHE_SIZE:
+            _REPORTS.popitem(last=False)
+    return result
+
+
+def _report(store: Store, sweep_id: str, *, tolerance: float | None, width: int | None,
+            depth: int | None) -> TransferReport:
     spec = store.spec(sweep_id)
     trials = store.trials_frame(sweep_id)
     metrics = store.metrics_frame(sweep_id, names_like="sharpness/")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -39,6 +40,16 @@ def _coord_check(model: str, parameterization: str, axis: str) -> dict[str, obje
     return paramz.coord_check(model, parameterization, seeds=2, **sizes).to_dict()
 
 
+_COORD_LOCK = threading.Lock()
+
+
+def coord_check_once(model: str, parameterization: str, axis: str) -> dict[str, object]:
+    """`_coord_check` one at a time: concurrent requests for the same check compute it once (the others
+    wait, then read the cache), and checks never take more than one core from the sweep's workers."""
+    with _COORD_LOCK:
+        return _coord_check(model, parameterization, axis)
+
+
 @router.get("/coord-check", response_model=CoordCheckPublic, responses=problems(422),
             summary="A coordinate check of a zoo model (cached): activation scale vs width or depth, with verdicts")
 async def coord_check(model: Annotated[Literal["mlp", "resmlp", "gpt"], Query()],
@@ -46,7 +57,7 @@ async def coord_check(model: Annotated[Literal["mlp", "resmlp", "gpt"], Query()]
                       axis: Annotated[Literal["width", "depth"], Query()] = "width") -> CoordCheckPublic:
     if (model, axis) not in COORD_SIZES:
         raise HTTPException(422, f"axis: {model!r} has no depth axis (no residual blocks); use resmlp or gpt")
-    result = await run_in_threadpool(_coord_check, model, parameterization, axis)
+    result = await run_in_threadpool(coord_check_once, model, parameterization, axis)
     return CoordCheckPublic(model=model, parameterization=parameterization, axis=axis, passed=result["passed"],
                             result=result)
 

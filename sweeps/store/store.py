@@ -330,6 +330,17 @@ class Store:
                              .group_by(TrialRow.status)).all()
         return {state.value: n for state, n in rows}
 
+    def version(self, sweep_id: str) -> tuple[Any, ...]:
+        """What the sweep's results depend on, in one query: trials by state with their newest finish.
+
+        Equal versions mean equal results (a trial's result and metrics are written in the transaction
+        that finishes it), so an analysis can be cached under it.
+        """
+        with Session(self.engine) as s:
+            rows = s.execute(select(TrialRow.status, func.count(), func.max(TrialRow.finished_at))
+                             .where(TrialRow.sweep_id == sweep_id).group_by(TrialRow.status)).all()
+        return tuple(sorted((state.value, n, str(last)) for state, n, last in rows))
+
     # --- leases ------------------------------------------------------------------------------
     def acquire(self, sweep_id: str, owner: str, stale_after: float = 60.0) -> None:
         """Takes the sweep's lease for ``owner``.

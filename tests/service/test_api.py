@@ -397,3 +397,33 @@ def test_without_the_dashboards_folder_the_api_still_serves(make_client, monkeyp
     client = make_client()
     assert client.get("/", follow_redirects=False).headers["location"] == "/docs"
     assert client.get("/dashboards/").status_code == 404 and client.get("/healthz").status_code == 200
+
+
+def test_concurrent_coord_checks_are_computed_once_and_one_at_a_time(monkeypatch):
+    import threading
+    import time
+
+    import service.routes.meta as meta
+    running, calls, peak = [0], [], [0]
+
+    def slow(model, parameterization, **kwargs):
+        calls.append((model, parameterization))
+        running[0] += 1
+        peak[0] = max(peak[0], running[0])
+        time.sleep(0.2)
+        running[0] -= 1
+
+        class Result:
+            def to_dict(self):
+                return {"passed": True}
+        return Result()
+    monkeypatch.setattr(meta.paramz, "coord_check", slow)
+    meta._coord_check.cache_clear()
+    threads = [threading.Thread(target=meta.coord_check_once, args=("mlp", p, "width"))
+               for p in ("sp", "sp", "sp", "mup", "mup")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    meta._coord_check.cache_clear()
+    assert sorted(calls) == [("mlp", "mup"), ("mlp", "sp")] and peak[0] == 1

@@ -87,3 +87,21 @@ def test_a_finished_sweep_is_removed_with_everything_and_an_active_one_is_refuse
     assert len(store.trials_frame(kept)) == 4                      # the other sweep untouched
     with pytest.raises(SweepNotFound):
         store.delete_sweep(active)
+
+
+def test_the_report_is_computed_once_per_sweep_version(store_url, monkeypatch):
+    store = Store(store_url())
+    spec = parse_spec(small_spec(seeds=[0, 1]))
+    sweep_id = run_spec(spec, store, LocalExecutor())
+    calls = []
+    real = application._report
+    monkeypatch.setattr(application, "_report", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    first = application.report(store, sweep_id)
+    assert application.report(store, sweep_id) is first and len(calls) == 1       # polling: no recomputation
+    assert application.report(store, sweep_id, tolerance=1.0) is not first and len(calls) == 2
+    more = parse_spec(small_spec(seeds=[0, 1], steps=41))                           # another sweep: its own key
+    run_spec(more, store, LocalExecutor())
+    assert application.report(store, sweep_id) is first and len(calls) == 2
+    cfg = expand(spec)[0]
+    store.mark_running(sweep_id, cfg.id, "w")                                       # a trial starts again ...
+    assert application.report(store, sweep_id) is not first and len(calls) == 3    # ... the version moved
