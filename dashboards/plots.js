@@ -88,10 +88,13 @@ function drawOptimum(transfer) {
   const axis = scaleAxis(transfer.curves);
   const traces = [];
   const verdicts = [];
+  const groups = byParam(transfer.optima);
+  const scales = [...new Set(transfer.optima.map((o) => (axis === "width" ? o.width : o.depth)))].sort((a, b) => a - b);
   let i = 0;
-  for (const [name, optima] of byParam(transfer.optima)) {
+  for (const [name, optima] of groups) {
+    const dodge = (i - (groups.size - 1) / 2) * 0.05;   // side by side, so equal optima do not hide each other
     const color = COLORS[i++ % COLORS.length];
-    const x = optima.map((o) => Math.log2(axis === "width" ? o.width : o.depth));
+    const x = optima.map((o) => Math.log2(axis === "width" ? o.width : o.depth) + dodge);
     traces.push({ x, y: optima.map((o) => o.log2_lr), mode: "markers", type: "scatter", name, meta: "optima",
       marker: { color, size: 9, symbol: optima.map((o) => (o.flags.includes("edge") ? "circle-open" : "circle")) },
       hovertext: optima.map(intervalText),
@@ -100,7 +103,7 @@ function drawOptimum(transfer) {
     if (fit) {
       const base = axis === "width" ? fit.base_width : fit.base_depth;
       const slope = axis === "width" ? fit.a : fit.b;
-      const xs = [Math.min(...x), Math.max(...x)];
+      const xs = [Math.min(...x) - dodge, Math.max(...x) - dodge];
       traces.push({ x: xs, y: xs.map((v) => fit.c + slope * (v - Math.log2(base))), mode: "lines", type: "scatter",
         line: { color, dash: "dot" }, name: `${name} fit: ${slope >= 0 ? "+" : ""}${slope.toFixed(2)} oct/doubling`,
         meta: "fit" });
@@ -111,7 +114,8 @@ function drawOptimum(transfer) {
     if (!byParam(transfer.optima).has(name)) verdicts.push(...verdictBlock(name, transfer));
   }
   draw("optimum", traces, layout("optimal LR per scale (95% interval; open = edge of the grid, half-open interval)",
-    `log2 ${axis}`, "log2 η*"));
+    axis, "log2 η*", { xaxis: { title: { text: `${axis} (log2 axis)` }, zeroline: false,
+      tickvals: scales.map(Math.log2), ticktext: scales.map(String) } }));
   document.getElementById("verdicts").replaceChildren(...(verdicts.length ? verdicts
     : [el("p", { text: "no transfer law yet: it needs interior optima at 2 or more scales" })]));
 }
