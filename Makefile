@@ -48,7 +48,7 @@ test: install lint browser postgres
 
 # The demo sweep, then the service on its store (Ctrl-C stops it; DEMO_SERVE=0 skips serving).
 demo: install
-	$(PY) -m sweeps.demo --port $(DEMO_PORT)
+	$(PY) -m sweeps.cli.demo --port $(DEMO_PORT)
 	@if [ "$(DEMO_SERVE)" != "0" ]; then $(PY) -m service.cli serve --store sqlite:///out/paramz.db --port $(DEMO_PORT); fi
 
 clean:

@@ -68,3 +68,15 @@ def test_the_readme_is_short_and_shows_the_two_set_up_commands():
     assert "make demo" in readme and "make test" in readme
     for doc in ("docs/rules.md", "docs/architecture.md", "docs/benchmarks.md"):
         assert doc in readme
+
+
+def test_every_module_the_makefile_runs_exists():
+    """`make demo` once ran a module that a refactor had moved; every `python -m X` of the Makefile must import."""
+    import importlib.util
+
+    modules = re.findall(r"\$\(PY\) -m ([\w.]+)", (ROOT / "Makefile").read_text())
+    ours = [m for m in modules if m.split(".")[0] in ("paramz", "sweeps", "service")]
+    assert "sweeps.cli.demo" in ours and "service.cli" in ours
+    assert [m for m in ours if importlib.util.find_spec(m) is None] == []
+    scripts = re.findall(r"\$\(PY\) ([\w/]+\.py)", (ROOT / "Makefile").read_text())
+    assert "bench/calibration.py" in scripts and [s for s in scripts if not (ROOT / s).is_file()] == []
