@@ -68,12 +68,12 @@ def main() -> int:
     agree_all = True
     for key, g in grid["optima"].items():
         a = adaptive["optima"].get(key)
-        agree = a is not None and max(a.low, g.low) <= min(a.high, g.high)
+        agree = a is not None and max(a.log2_low, g.log2_low) <= min(a.log2_high, g.log2_high)
         agree_all &= agree
         counts = [int(((t["parameterization"] == key[0]) & (t["width"] == key[1]) & (t["depth"] == key[2])).sum())
                   for t in (grid["trials"], adaptive["trials"])]
-        table.add_row(f"{key[0]} {key[1]}×{key[2]}", f"{g.log2_lr:+.2f} [{g.low:+.2f}, {g.high:+.2f}]",
-                      "missing" if a is None else f"{a.log2_lr:+.2f} [{a.low:+.2f}, {a.high:+.2f}]",
+        table.add_row(f"{key[0]} {key[1]}×{key[2]}", f"{g.log2_lr:+.2f} [{g.log2_low:+.2f}, {g.log2_high:+.2f}]",
+                      "missing" if a is None else f"{a.log2_lr:+.2f} [{a.log2_low:+.2f}, {a.log2_high:+.2f}]",
                       "yes" if agree else "NO", str(counts[0]), str(counts[1]))
     console.print(table)
     n = {k: len(r["trials"]) for k, r in runs.items()}
@@ -90,7 +90,8 @@ def main() -> int:
     for name, r in runs.items():
         fits = fit_transfer_law(list(r["optima"].values()), grid_spec.base_width, grid_spec.resolved_base_depth())
         for param, fit in fits.items():
-            console.print(f"{name:>8} {param}: width {verdict(fit).get('width', '-')}")
+            said = verdict(fit, optima=list(r["optima"].values())).get("width")
+            console.print(f"{name:>8} {param}: width {said.text if said else '-'}")
     console.print("[green]every optimum agrees within its interval[/]" if agree_all else "[red]optima disagree[/]")
     return 0 if agree_all else 1
 
