@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import fields
-from importlib.metadata import entry_points
 from typing import Any
 
 from paramz.errors import ConfigError, unknown_name
@@ -18,6 +17,7 @@ from paramz.models.base import ScalableModel, ZooModel, check_config
 from paramz.models.gpt import GPT, GPTConfig
 from paramz.models.mlp import MLP, MLPConfig
 from paramz.models.resmlp import ResMLP, ResMLPConfig
+from paramz.plugins import load_group
 
 MODEL_GROUP = "paramz.models"
 MODELS: dict[str, tuple[type[ScalableModel], type]] = {
@@ -63,23 +63,7 @@ def load_model_plugins(allow: Iterable[str] | None = None, *, replace: bool = Fa
     Raises:
         ConfigError: an entry point that fails to import or is not a valid family (named).
     """
-    if replace:
-        for name in _FROM_PLUGINS:
-            MODELS.pop(name, None)
-        _FROM_PLUGINS.clear()
-    allowed = None if allow is None else set(allow)
-    loaded = []
-    for ep in entry_points(group=MODEL_GROUP):
-        if allowed is not None and ep.name not in allowed:
-            continue
-        try:
-            cls = ep.load()
-        except Exception as exc:  # noqa: BLE001 - any import error of a plugin
-            raise ConfigError(f"plugin {MODEL_GROUP}:{ep.name} ({ep.value}) failed to load: {exc}") from None
-        register(ep.name, cls)
-        _FROM_PLUGINS.add(ep.name)
-        loaded.append(ep.name)
-    return loaded
+    return load_group(MODEL_GROUP, MODELS, register, _FROM_PLUGINS, allow, replace=replace)
 
 
 def build(name: str, **dims: Any) -> ScalableModel:

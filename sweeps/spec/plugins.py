@@ -17,11 +17,11 @@ loaded, so the allowlist is exact.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from importlib.metadata import entry_points
 
 from paramz.errors import ConfigError
 from paramz.models import ScalableModel, load_model_plugins
 from paramz.models import register as register_model_family
+from paramz.plugins import load_group
 from sweeps.spec.tasks import TASKS, Task
 
 TASK_GROUP = "paramz.tasks"
@@ -57,20 +57,5 @@ def load_plugins(allow: Iterable[str] | None = None, *, replace: bool = False) -
     Raises:
         ConfigError: an entry point that fails to load or is not a valid task or model (named).
     """
-    if replace:
-        for name in _LOADED:
-            TASKS.pop(name, None)
-        _LOADED.clear()
-    allowed = None if allow is None else set(allow)
-    loaded = []
-    for ep in entry_points(group=TASK_GROUP):
-        if allowed is not None and ep.name not in allowed:
-            continue
-        try:
-            obj = ep.load()
-        except Exception as exc:  # noqa: BLE001 - any import error of a plugin
-            raise ConfigError(f"plugin {TASK_GROUP}:{ep.name} ({ep.value}) failed to load: {exc}") from None
-        register_task(ep.name, obj)
-        _LOADED.add(ep.name)
-        loaded.append(ep.name)
-    return loaded + load_model_plugins(allow, replace=replace)
+    tasks = load_group(TASK_GROUP, TASKS, register_task, _LOADED, allow, replace=replace)
+    return tasks + load_model_plugins(allow, replace=replace)

@@ -375,10 +375,10 @@ def test_a_sweep_held_by_another_runner_waits_for_it(make_client, settings):
 def test_the_plugin_allowlist_is_exact(make_client, monkeypatch):
     from importlib.metadata import EntryPoint
 
-    import sweeps.spec.plugins
+    import paramz.plugins
     from sweeps.spec.tasks import TASKS
     saved = dict(TASKS)
-    monkeypatch.setattr(sweeps.spec.plugins, "entry_points", lambda group: [
+    monkeypatch.setattr(paramz.plugins, "entry_points", lambda group: [
         EntryPoint("parity", "tests.sweeps.toy_plugin:ParityTask", "paramz.tasks")] if group == "paramz.tasks" else [])
     try:
         spec = small_spec(task={"name": "parity", "options": {"d_in": 4}})

@@ -7,7 +7,7 @@ from importlib.metadata import EntryPoint
 import pytest
 
 import paramz
-import paramz.models
+import paramz.plugins
 import sweeps.spec.plugins
 from sweeps.run import LocalExecutor
 from sweeps.spec import SpecError, parse_spec
@@ -22,8 +22,8 @@ def entry_points(monkeypatch):
     points: list[EntryPoint] = []
     def installed(group):
         return [ep for ep in points if ep.group == group]
-    monkeypatch.setattr(sweeps.spec.plugins, "entry_points", installed)
-    monkeypatch.setattr(paramz.models, "entry_points", installed)   # the example package installs a model
+    monkeypatch.setattr(paramz.plugins, "entry_points", installed)   # tasks and models alike (and the example
+                                                                     # package's installed model is hidden)
     yield points
     TASKS.clear()
     TASKS.update(saved)
