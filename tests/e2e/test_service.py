@@ -110,6 +110,11 @@ def browse(server, ids: dict) -> None:
         assert modules == [4, 4]  # emb, hidden.0, hidden.1, out
         assert "FAIL" in page.evaluate("document.getElementById('coord-sp').layout.title.text")
         assert "pass" in page.evaluate("document.getElementById('coord-mup').layout.title.text")
+        ranges, ticks = page.evaluate("""() => [
+            ['coord-sp', 'coord-mup'].map((id) => document.getElementById(id).layout.yaxis.range),
+            document.getElementById('coord-sp').layout.xaxis.tickvals]""")
+        assert ranges[0] == ranges[1] and ranges[0][1] - ranges[0][0] >= 1     # shared, at least one decade
+        assert ticks == [64, 128, 256, 512, 1024]                             # ticks at the checked widths
         page.screenshot(path=ARTIFACTS / "coordcheck.png", full_page=True)
 
         offline = browser.new_page(viewport={"width": 1400, "height": 1000})   # nothing but this server
