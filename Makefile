@@ -10,7 +10,7 @@ export MKL_NUM_THREADS ?= 1
 DEMO_PORT ?= 8000
 DEMO_SERVE ?= 1
 
-.PHONY: install test demo lint bench clean browser postgres
+.PHONY: install test demo lint bench validate clean browser postgres
 
 install: $(STAMP)
 
@@ -50,6 +50,11 @@ test: install lint browser postgres
 demo: install
 	$(PY) -m sweeps.cli.demo --port $(DEMO_PORT)
 	@if [ "$(DEMO_SERVE)" != "0" ]; then $(PY) -m service.cli serve --store sqlite:///out/paramz.db --port $(DEMO_PORT); fi
+
+# The papers' claims reproduced by the tool (width, depth, sharpness, a prediction 4x beyond the swept widths):
+# about 45 minutes on 2 cores; writes docs/validation/ (report.md, figures). Resumes from out/validate.db.
+validate: install
+	$(PY) -m sweeps.cli validate $(VALIDATE_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -11,10 +11,11 @@ from paramz.cli import COMMANDS as PARAMZ_COMMANDS
 from paramz.cli import Command
 from paramz.cli import main as paramz_main
 from sweeps.cli.sweep import SWEEP
+from sweeps.cli.validate import VALIDATE
 from sweeps.settings import load_settings
 from sweeps.spec import load_plugins
 
-COMMANDS: list[Command] = [*PARAMZ_COMMANDS, SWEEP]
+COMMANDS: list[Command] = [*PARAMZ_COMMANDS, SWEEP, VALIDATE]
 
 
 def setup() -> None:
