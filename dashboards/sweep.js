@@ -3,39 +3,101 @@
 
 const sweepId = param("id");
 
-async function drawSharpness(transfer) {
-  const { series } = await getJSON(`${API}/sweeps/${sweepId}/sharpness?limit=1000`);
+const OPERATORS = { raw: "raw Hessian", lr: "LR-scaled (per-layer LR ratios)", adam: "Adam-preconditioned" };
+const view = { transfer: null, series: [], lossAxis: "log" };
+
+function seedMean(group) {
+  // the seeds of one (scale, LR) probe at the same steps; a step missing in a seed is averaged over the rest
+  const steps = [...new Set(group.flatMap((s) => s.steps))].sort((a, b) => a - b);
+  const mean = (key, op) => steps.map((step) => {
+    const vals = group.map((s) => { const i = s.steps.indexOf(step); return i < 0 ? null : (s[key][op] || [])[i]; })
+      .filter((v) => v !== null && v !== undefined);
+    return vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null;
+  });
+  return { steps, mean, n: group.length };
+}
+
+function fillSharpnessControls(series) {
+  const lrSelect = document.getElementById("sharp-lr");
+  const opSelect = document.getElementById("sharp-op");
+  const lrs = [...new Set(series.map((s) => Math.log2(s.lr).toFixed(4)))].sort((a, b) => a - b);
+  const haveLr = new Set([...lrSelect.options].map((o) => o.value));
+  for (const lr of lrs) {
+    if (!haveLr.has(lr)) lrSelect.append(el("option", { value: lr, text: `2^${Number(lr).toFixed(2).replace(/\.?0+$/, "")}` }));
+  }
+  const ops = Object.keys(OPERATORS).filter((op) => series.some((s) => s.sharpness[op]));
+  if (opSelect.options.length !== ops.length) {
+    opSelect.replaceChildren(...ops.map((op) => el("option", { value: op, text: OPERATORS[op] })));
+    if (ops.includes("adam")) opSelect.value = "adam";
+  }
+}
+
+function drawSharpness() {
+  const transfer = view.transfer;
+  const series = view.series;
   const axis = scaleAxis(transfer.curves);
   const best = new Map(transfer.optima.map((o) => [`${o.parameterization}|${o.width}|${o.depth}`, o.grid_log2_lr]));
+  const lrChoice = document.getElementById("sharp-lr").value;
+  const op = document.getElementById("sharp-op").value || "raw";
   const groups = byParam(series);
   for (const name of groups.keys()) {
     container("sharpness", `sharpness-raw-${name}`);
     container("sharpness", `sharpness-eos-${name}`);
   }
   for (const [name, all] of groups) {
-    const chosen = all.filter((s) => s.seed === Math.min(...all.map((t) => t.seed)) &&
-      Math.abs(Math.log2(s.lr) - best.get(`${name}|${s.width}|${s.depth}`)) < 1e-6);
+    const chosen = all.filter((s) => (lrChoice === "best"
+      ? Math.abs(Math.log2(s.lr) - best.get(`${name}|${s.width}|${s.depth}`)) < 1e-6
+      : Math.abs(Math.log2(s.lr) - Number(lrChoice)) < 1e-6));
+    const byScale = new Map();
+    for (const s of chosen) {
+      const key = `${s.width}|${s.depth}`;
+      if (!byScale.has(key)) byScale.set(key, []);
+      byScale.get(key).push(s);
+    }
     const raw = [];
     const eos = [];
-    chosen.forEach((s, i) => {
-      const color = COLORS[i % COLORS.length];
-      const label = `${scaleLabel(s, axis)} (η=2^${Math.log2(s.lr).toFixed(1)})`;
-      raw.push({ x: s.steps, y: s.sharpness.raw || [], mode: "lines+markers", type: "scatter", name: label,
-        line: { color }, meta: "sharpness" });
-      const variant = s.eos.adam && s.eos.adam.some((v) => v !== null) ? "adam" : "lr";
-      eos.push({ x: s.steps, y: s.eos[variant] || [], mode: "lines+markers", type: "scatter", name: `${label} ${variant}`,
-        line: { color }, meta: "eos" });
-    });
-    const steps = chosen.flatMap((s) => s.steps);
+    const steps = [];
+    for (const group of [...byScale.values()].sort((a, b) => a[0].width - b[0].width || a[0].depth - b[0].depth)) {
+      const s = group[0];
+      const color = scaleColor(axis === "width" ? s.width : s.depth);
+      const m = seedMean(group);
+      const x = m.steps.map((v) => v + 1);
+      steps.push(...x);
+      const label = `${scaleLabel(s, axis)} (η=2^${Math.log2(s.lr).toFixed(1)}, ${m.n} seed${m.n > 1 ? "s" : ""})`;
+      raw.push({ x, y: m.mean("sharpness", op), mode: "lines+markers", type: "scatter", name: label, line: { color },
+        meta: "sharpness" });
+      eos.push({ x, y: m.mean("eos", op), mode: "lines+markers", type: "scatter", name: label, line: { color }, meta: "eos" });
+      const threshold = (op === "adam" ? 38 : 2) / s.lr;   // λ at the edge of stability for this LR
+      raw.push({ x: [Math.min(...x), Math.max(...x)], y: [threshold, threshold], mode: "lines", type: "scatter",
+        line: { color, dash: "dash", width: 1 }, name: `${scaleLabel(s, axis)} EoS ${op === "adam" ? "38" : "2"}/η`,
+        meta: "threshold", showlegend: byScale.size <= 4 });
+    }
     if (steps.length) {
       eos.push({ x: [Math.min(...steps), Math.max(...steps)], y: [1, 1], mode: "lines", type: "scatter",
-        line: { color: "#444", dash: "dash" }, name: "EoS (2/η, 38/η for Adam)", meta: "threshold" });
+        line: { color: "#444", dash: "dash" }, name: "edge of stability", meta: "threshold" });
     }
-    draw(`sharpness-raw-${name}`, raw, layout(`${name}: λ_max (raw)`, "step", "λ_max", { yaxis: { type: "log",
-      title: { text: "λ_max" } } }));
-    draw(`sharpness-eos-${name}`, eos, layout(`${name}: η·λ / EoS threshold`, "step", "ratio",
-      { yaxis: { type: "log", title: { text: "η·λ / threshold" } } }));
+    const logX = { type: "log", dtick: 1, title: { text: "step + 1 (log axis)" } };
+    draw(`sharpness-raw-${name}`, raw, layout(`${name}: λ_max, ${OPERATORS[op]}`, "step", "λ_max",
+      { xaxis: logX, yaxis: { type: "log", dtick: 1, title: { text: "λ_max (dashed: its EoS value)" } } }));
+    draw(`sharpness-eos-${name}`, eos, layout(`${name}: η·λ / EoS threshold, ${OPERATORS[op]}`, "step", "ratio",
+      { xaxis: logX, yaxis: { type: "log", dtick: 1, title: { text: "η·λ / threshold" } } }));
   }
+}
+
+async function loadSharpness() {
+  const all = [];
+  for (let offset = 0; ; offset += 1000) {
+    const page = await getJSON(`${API}/sweeps/${sweepId}/sharpness?offset=${offset}&limit=1000`);
+    all.push(...page.series);
+    if (page.series.length < 1000) break;
+  }
+  view.series = all.filter((s) => s.steps.length);
+  const none = !view.series.length;
+  document.getElementById("sharpness-controls").hidden = none;
+  document.getElementById("sharpness-none").hidden = !none;
+  if (none) return;
+  fillSharpnessControls(view.series);
+  drawSharpness();
 }
 
 async function drawLive() {
@@ -66,7 +128,8 @@ async function drawFailed(sweep) {
     el("td", { text: `${t.width}×${t.depth}` }), el("td", { class: "num", text: Math.log2(t.lr).toFixed(2) }),
     el("td", { class: "num", text: String(t.seed) }), el("td", { class: "error", text: t.error || "" })));
   document.getElementById("failed").replaceChildren(
-    el("p", { text: `${n} trial${n > 1 ? "s" : ""} failed${n > 50 ? " (the first 50)" : ""}; the server log has each trace.` }),
+    el("p", {}, `${n} trial${n > 1 ? "s" : ""} failed${n > 50 ? " (the first 50)" : ""}; the server log has each trace; `,
+      el("a", { href: `trials.html?id=${encodeURIComponent(sweepId)}&status=failed`, text: "all failed trials" })),
     el("table", {}, head, ...rows));
 }
 
@@ -77,13 +140,15 @@ async function refresh() {
     const counts = Object.entries(sweep.counts).map(([k, v]) => `${k} ${v}`).join(" · ");
     document.getElementById("summary").replaceChildren(el("span", { class: `status-${sweep.status}`,
       text: sweep.status }), ` · ${Math.round(sweep.progress * 100)}% of ${sweep.n_trials} trials · ${counts}` +
-      (sweep.adaptive ? " · adaptive LR search" : ""));
+      (sweep.adaptive ? " · adaptive LR search" : ""), ...(sweep.counts.failed ? [" · ", el("a", { class: "error",
+      href: `trials.html?id=${encodeURIComponent(sweepId)}&status=failed`, text: `${sweep.counts.failed} failed: why` })] : []));
     await drawFailed(sweep);
     const transfer = await getJSON(`${API}/sweeps/${sweepId}/transfer`);
-    drawCurves(transfer);
+    view.transfer = transfer;
+    drawCurves(transfer, view.lossAxis);
     drawOptimum(transfer);
     drawConsistency(transfer);
-    await drawSharpness(transfer);
+    await loadSharpness();
     await drawLive();
     markReady();
     if (LIVE.has(sweep.status)) setTimeout(refresh, 3000);
@@ -92,5 +157,17 @@ async function refresh() {
   }
 }
 
+function setUp() {
+  document.getElementById("trials-link").href = `trials.html?id=${encodeURIComponent(sweepId)}`;
+  document.getElementById("csv-link").href = `${API}/sweeps/${encodeURIComponent(sweepId)}/trials?format=csv`;
+  for (const radio of document.querySelectorAll("input[name=loss-axis]")) {
+    radio.addEventListener("change", () => { view.lossAxis = radio.value; if (view.transfer) drawCurves(view.transfer, view.lossAxis); });
+  }
+  for (const id of ["sharp-lr", "sharp-op"]) {
+    document.getElementById(id).addEventListener("change", () => { if (view.transfer) drawSharpness(); });
+  }
+  refresh();
+}
+
 if (!sweepId) showError("error", new Error("no sweep id: open this page as sweep.html?id=SWEEP_ID"));
-else refresh();
+else setUp();

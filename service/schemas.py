@@ -6,7 +6,7 @@ JSON has no infinity: a diverged point's loss is ``null`` with ``diverged: true`
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -54,6 +54,27 @@ class SweepCreated(BaseModel):
     created: bool = Field(description="a new sweep (false: the same spec was launched before)")
     reopened: bool = Field(description="it was cancelled or failed, and its unfinished trials run again")
     location: str
+
+
+class SpecExample(BaseModel):
+    name: str
+    description: str
+    text: str = Field(description="the YAML file as shipped, comments included")
+    spec: dict[str, Any]
+
+
+class SpecExamples(BaseModel):
+    data: list[SpecExample]
+
+
+class SpecCheck(BaseModel):
+    """What POST /sweeps would say of a spec, without launching it."""
+
+    valid: bool
+    errors: list[str] = Field(description="one line per problem, each naming the field and the fix")
+    spec: dict[str, Any] | None = Field(None, description="the validated spec as JSON (what to POST)")
+    sweep_id: str | None = Field(None, description="the id the sweep would get (the same spec resumes it)")
+    n_trials: int | None = None
 
 
 class TrialScale(BaseModel):

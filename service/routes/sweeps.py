@@ -16,7 +16,7 @@ from service.deps import RunnerDep, SettingsDep, StoreDep, SweepDep, TokenDep
 from service.errors import problems
 from service.schemas import SweepCreated, SweepPublic, SweepsPublic, TrialPublic, TrialsPublic
 from sweeps import application
-from sweeps.domain import TrialState
+from sweeps.domain import SweepState, TrialState
 from sweeps.spec import SweepSpec
 from sweeps.store import SweepInfo
 
@@ -55,10 +55,13 @@ def create_sweep(spec: Annotated[SweepSpec, Body(openapi_examples={"mlp": {"summ
 
 @router.get("", response_model=SweepsPublic, responses=problems(422), summary="List sweeps, newest first")
 def list_sweeps(store: StoreDep, settings: SettingsDep, offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
-                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> SweepsPublic:
+                limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                status: Annotated[list[SweepState] | None, Query(description="only these states (repeatable)")] = None,
+                q: Annotated[str | None, Query(max_length=200, description="name or id contains (any case)")] = None,
+                ) -> SweepsPublic:
     limit = min(limit, settings.max_page)
-    return SweepsPublic(data=[public(i) for i in store.sweeps(offset=offset, limit=limit)],
-                        count=store.n_sweeps(), offset=offset, limit=limit)
+    return SweepsPublic(data=[public(i) for i in store.sweeps(offset=offset, limit=limit, status=status, search=q)],
+                        count=store.n_sweeps(status=status, search=q), offset=offset, limit=limit)
 
 
 @router.get("/{sweep_id}", response_model=SweepPublic, responses=problems(404, 422),

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import CursorResult, Result, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import CursorResult, Result, create_engine, delete, event, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -266,13 +266,16 @@ class Store:
                       .values(status=SweepState.CANCELLING, updated_at=_now()))
 
     def sweeps(self, offset: int = 0, limit: int | None = None, status: Sequence[SweepState] | None = None,
-               newest_first: bool = True) -> list[SweepInfo]:
-        """A page of sweeps, newest first by default, in four queries whatever the page's length."""
+               newest_first: bool = True, search: str | None = None) -> list[SweepInfo]:
+        """A page of sweeps, newest first by default, in four queries whatever the page's length.
+
+        Args:
+            status: only sweeps in these states.
+            search: only sweeps whose name or id contains this (case-insensitive).
+        """
         order = (SweepRow.created_at.desc(), SweepRow.id.desc()) if newest_first else (SweepRow.created_at,
                                                                                         SweepRow.id)
-        query = select(SweepRow).order_by(*order).offset(offset).limit(limit)
-        if status is not None:
-            query = query.where(SweepRow.status.in_(list(status)))
+        query = _filtered(select(SweepRow), status, search).order_by(*order).offset(offset).limit(limit)
         with Session(self.engine) as s:
             rows = s.scalars(query).all()
             return self._infos(s, rows)
@@ -310,10 +313,9 @@ class Store:
                           counts=counts[r.id], runner=runners.get(r.id), best_loss=best.get(r.id))
                 for r in rows]
 
-    def n_sweeps(self, status: Sequence[SweepState] | None = None) -> int:
-        query = select(func.count()).select_from(SweepRow)
-        if status is not None:
-            query = query.where(SweepRow.status.in_(list(status)))
+    def n_sweeps(self, status: Sequence[SweepState] | None = None, search: str | None = None) -> int:
+        """How many sweeps (with the filters of `sweeps`)."""
+        query = _filtered(select(func.count()).select_from(SweepRow), status, search)
         with Session(self.engine) as s:
             return int(s.scalar(query) or 0)
 
@@ -506,6 +508,16 @@ class Store:
         if len(frames) == 1:
             return frames[0]
         return pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+
+
+def _filtered(query: Any, status: Sequence[SweepState] | None, search: str | None) -> Any:
+    if status is not None:
+        query = query.where(SweepRow.status.in_(list(status)))
+    if search:
+        needle = search.lower()
+        query = query.where(or_(func.lower(SweepRow.name).contains(needle, autoescape=True),
+                                SweepRow.id.contains(needle, autoescape=True)))
+    return query
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -3,13 +3,14 @@ and a kill -9 of the whole server mid-sweep followed by a restart that resumes i
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
 import pytest
 
 from sweeps.store import Store
-from tests.e2e.conftest import ARTIFACTS, CHROMIUM
+from tests.e2e.conftest import ARTIFACTS, CHROMIUM, TOKEN
 from tests.sweeps.conftest import small_spec
 
 WIDTHS = [64, 128, 256]
@@ -42,6 +43,15 @@ def test_launch_poll_predict_then_browse_the_dashboards(serve):
         assert prediction["lr_low"] < prediction["lr"] < prediction["lr_high"]
         assert prediction["warnings"]  # 2 doublings out
     browse(server, ids)
+
+
+def wait_js(page, expression: str, timeout: float = 30.0) -> None:
+    """Polls a JavaScript expression (or arrow function) until it is truthy. Playwright's wait_for_function
+    compiles its argument with eval, which the pages' Content-Security-Policy forbids, as it should."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.1)
 
 
 def plot_traces(page) -> dict:
@@ -86,7 +96,42 @@ def browse(server, ids: dict) -> None:
         consistency = page.inner_text("#consistency")
         assert consistency.count("each scale's best") == 3 and "adam" in consistency  # raw, lr, adam
         assert page.locator("#live-section").is_hidden()  # nothing runs any more
+        axes = page.evaluate("""() => ['curves-sp', 'optimum', 'sharpness-raw-sp', 'sharpness-eos-sp'].map((id) => {
+            const l = document.getElementById(id).layout; return [l.xaxis.type, l.yaxis.type, l.xaxis.tickvals]; })""")
+        assert axes[0][1] == "log" and axes[2][:2] == ["log", "log"] and axes[3][:2] == ["log", "log"]
+        assert axes[1][2] == [6, 7, 8]                                     # log2 axis ticked at the swept widths
         page.screenshot(path=ARTIFACTS / "sweep.png", full_page=True)
+        page.check("input[name=loss-axis][value=clipped]")               # the loss-axis toggle
+        wait_js(page, "document.getElementById('curves-sp').layout.yaxis.type === 'linear'")
+        best_names = sorted(t[1] for t in plot_traces(page)["sharpness-raw-sp"] if t[0] == "sharpness")
+        lr = page.eval_on_selector("#sharp-lr", "s => s.options[2].value")   # one LR of the grid for every scale
+        page.select_option("#sharp-lr", lr)
+        wait_js(page, f"""() => document.getElementById('sharpness-raw-sp').data
+            .filter((t) => t.meta === 'sharpness').every((t) => t.name.includes('η=2^{float(lr):.1f}'))""")
+        fixed_names = sorted(t[1] for t in plot_traces(page)["sharpness-raw-sp"] if t[0] == "sharpness")
+        assert fixed_names != best_names and len(fixed_names) == len(WIDTHS)
+        page.select_option("#sharp-op", "raw")
+        wait_js(page, "document.getElementById('sharpness-raw-sp').layout.title.text.includes('raw')")
+        page.screenshot(path=ARTIFACTS / "sweep-clipped-fixed-lr.png", full_page=True)
+
+        page.goto(f"{server.url}/dashboards/trials.html?id={ids['sp']}")   # the trial table
+        page.wait_for_selector("body[data-ready]")
+        rows = page.locator("#trials tbody tr")
+        assert rows.count() == 18
+        statuses = page.locator("#trials tbody td[class^=status-]").all_inner_texts()
+        assert set(statuses) <= {"completed", "diverged"} and len(statuses) == 18
+        page.click("#trials th[data-key=final_eval_loss]")
+        losses = [float(x) for x in page.locator("#trials tbody tr td:nth-child(7)").all_inner_texts() if x != "—"]
+        assert losses == sorted(losses) and len(losses) >= 12
+        page.click("#trials th[data-key=final_eval_loss]")                # again: descending
+        losses = [float(x) for x in page.locator("#trials tbody tr td:nth-child(7)").all_inner_texts() if x != "—"]
+        assert losses == sorted(losses, reverse=True)
+        page.fill("#filter", "diverged")
+        assert page.locator("#trials tbody tr").count() == statuses.count("diverged")
+        page.fill("#filter", "")
+        page.locator("#trials tbody tr").first.click()
+        wait_js(page, "(document.getElementById('trial-loss').data || []).some((t) => t.meta === 'train_loss')")
+        page.screenshot(path=ARTIFACTS / "trials.png", full_page=True)
 
         page.goto(f"{server.url}/dashboards/")  # the list: check both sweeps, press compare
         page.wait_for_selector("body[data-ready]")
@@ -101,7 +146,15 @@ def browse(server, ids: dict) -> None:
             panel = traces[f"curves-e2e-{param}: {param}"]
             assert sorted(t[1] for t in panel if t[0] == "curve") == widths
         assert sorted(t[0] for t in traces["optimum"]) == ["fit", "fit", "optima", "optima"]
+        shared = page.evaluate("""() => ['curves-e2e-sp: sp', 'curves-e2e-mup: mup'].map((id) => {
+            const d = document.getElementById(id);
+            return [d.layout.xaxis.range, d.layout.yaxis.range, Object.fromEntries(
+                d.data.filter((t) => t.meta === 'curve').map((t) => [t.name, t.line.color]))]; })""")
+        assert shared[0][0] == shared[1][0] and shared[0][1] == shared[1][1]   # the same axes in every panel
+        assert shared[0][2] == shared[1][2] and len(set(shared[0][2].values())) == len(WIDTHS)  # width → one colour
         page.screenshot(path=ARTIFACTS / "compare.png", full_page=True)
+
+        launch_from_the_page(server, page)
 
         page.goto(f"{server.url}/dashboards/coordcheck.html?model=mlp&axis=width&params=sp,mup")
         page.wait_for_selector("body[data-ready]", timeout=120_000)
@@ -130,6 +183,52 @@ def browse(server, ids: dict) -> None:
         offline.screenshot(path=ARTIFACTS / "docs.png", full_page=False)
         browser.close()
     assert errors == []
+
+
+def launch_from_the_page(server, page) -> None:
+    """A bad field is shown inline and nothing is launched; a good spec launches, runs and completes; a failed
+    trial's error then shows on the sweep page and in the trial table."""
+    before = server.get("/api/v1/sweeps")["count"]
+    page.goto(f"{server.url}/dashboards/launch.html")
+    page.wait_for_selector("body[data-ready]")
+    assert "demo" in page.locator("#example option").all_inner_texts()
+    good = small_spec(name="e2e-launched", widths=[32, 64], steps=30, sharpness={"probes": 0})
+    page.fill("#spec", json.dumps({**good, "steps": -3}))
+    page.wait_for_selector("#check li[data-field=steps]")
+    assert "greater than or equal to 1" in page.inner_text("#check")
+    assert page.is_disabled("#launch") and server.get("/api/v1/sweeps")["count"] == before  # nothing reached the runner
+    page.screenshot(path=ARTIFACTS / "launch-invalid.png", full_page=True)
+    page.fill("#spec", json.dumps(good))
+    page.wait_for_selector("#check.valid")
+    page.fill("#token", TOKEN)
+    page.click("#launch")
+    page.wait_for_url("**/sweep.html?id=*")
+    sweep_id = page.url.rsplit("=", 1)[1]
+    assert server.wait(sweep_id, lambda d: d["status"] not in ("pending", "running"))["status"] == "completed"
+    store = Store(server.store)        # a failed trial, as the engine records one (its path is tested in test_engine)
+    trial_id = store.trials_frame(sweep_id)["id"].iloc[0]
+    store.fail_trial(sweep_id, trial_id, "RuntimeError: simulated out of memory")
+    page.goto(f"{server.url}/dashboards/sweep.html?id={sweep_id}")
+    page.wait_for_selector("body[data-ready]")
+    assert "1 failed" in page.inner_text("#summary")
+    assert "simulated out of memory" in page.inner_text("#failed")
+    page.screenshot(path=ARTIFACTS / "sweep-failed.png", full_page=True)
+    page.click("#summary a.error")
+    page.wait_for_selector("body[data-ready]")
+    assert page.locator("#trials tbody tr").count() == 1
+    assert page.inner_text("#trials tbody td.error") == "RuntimeError: simulated out of memory"
+
+    page.goto(f"{server.url}/dashboards/")              # the list: newest first, filtered by name
+    page.wait_for_selector("body[data-ready]")
+    assert page.locator("#sweeps tbody tr").first.get_attribute("data-sweep") == sweep_id
+    page.fill("#q", "e2e-launched")
+    wait_js(page, "document.querySelectorAll('#sweeps tbody tr').length === 1")
+    page.screenshot(path=ARTIFACTS / "sweeps-filtered.png", full_page=True)
+    page.fill("#token", TOKEN)                           # delete it from the list, behind the token
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click(f"tr[data-sweep='{sweep_id}'] button[data-action=delete]")
+    wait_js(page, "document.querySelectorAll('#sweeps tbody tr').length === 0")
+    assert server.request("GET", f"/api/v1/sweeps/{sweep_id}", token=None)[0] == 404
 
 
 def test_kill_9_mid_sweep_then_restart_resumes_without_losing_or_repeating_a_trial(serve, tmp_path):
