@@ -1,8 +1,10 @@
-"""The background runner: sweeps execute outside the request path, one at a time, in launch order.
+"""The background runner: sweeps execute outside the request path, up to ``max_active_sweeps`` at once.
 
-One thread owns one executor (Ray actors by default, created on the first sweep and kept for the
-next ones) and takes sweep ids from a queue. A request only writes the sweep to the store and
-queues its id, so a request never waits on training.
+One executor (Ray actors by default, created once and kept) is shared by ``max_active_sweeps``
+threads, each taking sweep ids from one queue in launch order; the executor shares its workers
+fairly between the sweeps in flight (`sweeps.run.executors.slots`), so a small sweep launched
+behind a big one starts on the next free worker instead of after it. A request only writes the
+sweep to the store and queues its id, so a request never waits on training.
 
 Durability comes from the store, not from the runner: on start it queues every active sweep
 (pending, running, cancelling: a sweep was running when the process died, however it died), and
@@ -30,7 +32,7 @@ log = logging.getLogger("paramz.runner")
 
 
 class Runner:
-    """Runs queued sweeps on one executor in a daemon thread.
+    """Runs queued sweeps on one shared executor in ``settings.max_active_sweeps`` daemon threads.
 
     Args:
         store: the service's store.
@@ -42,9 +44,23 @@ class Runner:
         self.store, self.settings, self.retry_after = store, settings, retry_after
         self._queue: queue.Queue[str] = queue.Queue()
         self._executor: Executor | None = None
-        self._thread: threading.Thread | None = None
+        self._executor_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
-        self.current: str | None = None
+        self._in_flight: dict[str, None] = {}          # sweep ids being run, in start order
+        self._lock = threading.Lock()
+
+    @property
+    def current(self) -> str | None:
+        """The oldest sweep in flight (None when idle)."""
+        with self._lock:
+            return next(iter(self._in_flight), None)
+
+    @property
+    def in_flight(self) -> list[str]:
+        """Every sweep being run now, oldest first."""
+        with self._lock:
+            return list(self._in_flight)
 
     def prepare(self) -> None:
         """Starts the executor (Ray) now, from the main thread, and gives the process its own SIGTERM
@@ -63,8 +79,10 @@ class Runner:
         resumed = self.store.active_sweep_ids()
         for sweep_id in resumed:
             self._queue.put(sweep_id)
-        self._thread = threading.Thread(target=self._loop, name="paramz-runner", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._loop, name=f"paramz-runner-{i}", daemon=True)
+                         for i in range(max(1, self.settings.max_active_sweeps))]
+        for thread in self._threads:
+            thread.start()
         if resumed:
             log.info("resuming %d unfinished sweeps: %s", len(resumed), ", ".join(resumed))
         return resumed
@@ -78,11 +96,17 @@ class Runner:
         pending and the sweep resumes on the next start), its lease is released, and the executor (Ray)
         is shut down, so no worker process outlives the service."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for thread in self._threads:
+            thread.join(timeout)
         if self._executor is not None:
             self._executor.close()
             self._executor = None
+
+    def _executor_now(self) -> Executor:
+        with self._executor_lock:
+            if self._executor is None:
+                self._executor = application.make_executor(self.settings)
+            return self._executor
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -90,11 +114,12 @@ class Runner:
                 sweep_id = self._queue.get(timeout=0.5)
             except queue.Empty:
                 continue
-            self.current = sweep_id
+            with self._lock:
+                if sweep_id in self._in_flight:   # queued twice (launched again while it runs): one run is enough
+                    continue
+                self._in_flight[sweep_id] = None
             try:
-                if self._executor is None:
-                    self._executor = application.make_executor(self.settings)
-                application.run(self.store, sweep_id, self._executor, stop=self._stop)
+                application.run(self.store, sweep_id, self._executor_now(), stop=self._stop)
             except SweepBusy as exc:  # another runner (a CLI, another service) has it: look again later
                 log.info("%s; retrying in %.0f s", exc, self.retry_after)
                 timer = threading.Timer(self.retry_after, self.submit, [sweep_id])
@@ -104,4 +129,5 @@ class Runner:
                 log.exception("sweep %s failed in the runner", sweep_id)
                 self.store.set_status(sweep_id, SweepState.FAILED)
             finally:
-                self.current = None
+                with self._lock:
+                    self._in_flight.pop(sweep_id, None)

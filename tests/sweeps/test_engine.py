@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 
 import pandas as pd
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import text
 from sweeps import application
 from sweeps.cli import main
 from sweeps.run import LocalExecutor
+from sweeps.run.trial import PHASES, PhaseClock
 from sweeps.store import Store
 from tests.sweeps.conftest import run_spec
 
@@ -160,7 +162,20 @@ def test_a_running_trial_streams_a_prefix_of_its_metrics(make_spec):
     result = run_trial(cfg, reports.append, every=0)
     streamed = [record for report in reports for record in report]
     assert len(reports) > 5 and streamed == result.metrics[:len(streamed)]
-    assert len(streamed) >= len(result.metrics) - 4  # all but the final evaluation and probe
+    assert len(streamed) >= len(result.metrics) - 4 - 8  # all but the final evaluation, probe and 8 phase times
+    times = {name: value for _, name, value in result.metrics if name.startswith("time/")}
+    assert sorted(times) == sorted(f"time/{p}" for p in PHASES) and all(v >= 0 for v in times.values())
+    assert 0.5 * result.seconds < sum(times.values()) <= result.seconds * 1.001   # the phases account for the trial
+
+
+def test_phase_clock_charges_each_block_to_its_phase():
+    clock = PhaseClock()
+    with clock.span("probe"):
+        time.sleep(0.05)
+    time.sleep(0.03)
+    clock.lap("data")
+    assert 0.045 < clock.seconds["probe"] < 0.2 and 0.025 < clock.seconds["data"] < 0.2
+    assert clock.seconds["forward"] == 0.0
 
 
 def test_live_metrics_are_kept_apart_and_cleared_by_finish_retry_resume_and_cancel(store_url, make_spec, monkeypatch):

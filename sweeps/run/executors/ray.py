@@ -1,10 +1,12 @@
 """Trials on long-lived Ray actors, one per CPU with one torch thread each.
 
 Torch is imported once per worker (a fresh process per trial costs ~3.5 s here), and a trial goes to
-whichever actor is free. A worker that dies mid-trial is replaced and the trial retried, at most
-``max_retries`` times; then the trial is ``failed`` with the error kept. On one machine the executor
-starts its own Ray (``ray.init(address="local")``: never attaching to someone else's); given an
-address it joins that cluster. Running trials stream their new metrics to the driver through a
+whichever actor is free. Several sweeps may run at once from their own threads on the same actors:
+they share the slots fairly (`SlotPool`), and each running trial's metrics go to its own sweep. A
+worker that dies mid-trial is replaced and the trial retried, at most ``max_retries`` times; then
+the trial is ``failed`` with the error kept. On one machine the executor starts its own Ray
+(``ray.init(address="local")``: never attaching to someone else's); given an address it joins that
+cluster. Running trials stream their new metrics to the driver through a
 ``ray.util.queue.Queue``.
 """
 
@@ -13,11 +15,14 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sweeps.run.errors import report_failure
 from sweeps.run.executors.base import Executor, ShouldStop, TrialEvents
+from sweeps.run.executors.slots import SlotPool
 from sweeps.run.trial import run_trial
 from sweeps.spec import TrialConfig, load_plugins, register_model, register_task
 
@@ -96,6 +101,9 @@ class RayExecutor(Executor):
         self.max_retries = max_retries
         self.actor_cls: Any = ray.remote(num_cpus=1, max_restarts=0)(_Worker)
         self.actors = self._spawn(self.n_workers)
+        self.pool = SlotPool(self.n_workers)
+        self._listeners: dict[str, tuple[TrialConfig, TrialEvents]] = {}   # running trial id → its sweep's events
+        self._lock = threading.Lock()
         from ray.util.queue import Queue
         self.live = Queue(actor_options={"num_cpus": 0})  # running trials' metrics, worker → driver
 
@@ -104,56 +112,83 @@ class RayExecutor(Executor):
         actors = [self.actor_cls.remote(self.plugins, self.registered) for _ in range(n)]
         return list(zip(actors, self.ray.get([a.where.remote() for a in actors])))
 
-    def _drain(self, running: dict[Any, tuple[int, TrialConfig]], events: TrialEvents) -> None:
-        if self.live.empty():
-            return
-        by_id = {cfg.id: cfg for _, cfg in running.values()}
-        for trial_id, records in self.live.get_nowait_batch(self.live.qsize()):
-            if trial_id in by_id:  # a finished trial's last report may arrive after its result: dropped
-                events.progress(by_id[trial_id], records)
+    def _drain(self) -> None:
+        """Hands the running trials' streamed metrics to their sweeps (whichever sweep's thread drains)."""
+        with self._lock:
+            if self.live.empty():
+                return
+            batch = self.live.get_nowait_batch(self.live.qsize())
+            routed = [(self._listeners[trial_id], records) for trial_id, records in batch
+                      if trial_id in self._listeners]
+        for (cfg, events), records in routed:  # a finished trial's last report may arrive after its result: dropped
+            events.progress(cfg, records)
 
     def run(self, configs: Sequence[TrialConfig], events: TrialEvents, should_stop: ShouldStop) -> bool:
         ray = self.ray
+        owner = object()
         queue = list(configs)
         tries: dict[str, int] = {}
-        free = list(range(len(self.actors)))
         running: dict[Any, tuple[int, TrialConfig]] = {}
-        while queue or running:
-            if should_stop():
-                killed = [slot for slot, _ in running.values()]  # stop running trials now
-                for slot in killed:
-                    ray.kill(self.actors[slot][0], no_restart=True)
-                # replace exactly the killed actors: idle ones keep their CPU, and a new actor
-                # spawned beside them would wait for a CPU they hold
-                for slot, fresh in zip(killed, self._spawn(len(killed))):
-                    self.actors[slot] = fresh
-                return False
-            while queue and free:
-                slot, cfg = free.pop(), queue.pop(0)
-                actor, where = self.actors[slot]
-                events.started(cfg, where)
-                running[actor.run.remote(cfg, self.live)] = (slot, cfg)
-            done, _ = ray.wait(list(running), num_returns=1, timeout=0.5)
-            self._drain(running, events)
-            for ref in done:
-                slot, cfg = running.pop(ref)
-                try:
-                    result = ray.get(ref)
-                except ray.exceptions.RayActorError as exc:  # the worker process died
-                    tries[cfg.id] = tries.get(cfg.id, 0) + 1
-                    retry = tries[cfg.id] <= self.max_retries
-                    report_failure(cfg.id, exc)
-                    events.failed(cfg, "worker died: its process exited while running the trial"
-                                       + (" (retrying)" if retry else f" ({tries[cfg.id]} times; not retried)"), retry)
-                    self.actors[slot] = self._spawn(1)[0]
-                    if retry:
-                        queue.insert(0, cfg)
-                except ray.exceptions.RayTaskError as exc:  # the trial raised
-                    events.failed(cfg, report_failure(cfg.id, exc), False)
+
+        def settle(slot: int, cfg: TrialConfig) -> None:
+            with self._lock:
+                self._listeners.pop(cfg.id, None)
+            self.pool.release(owner, slot)
+
+        try:
+            while queue or running:
+                if should_stop():
+                    killed = [slot for slot, _ in running.values()]  # stop this sweep's running trials now
+                    for slot in killed:
+                        ray.kill(self.actors[slot][0], no_restart=True)
+                    # replace exactly the killed actors: idle ones keep their CPU, and a new actor
+                    # spawned beside them would wait for a CPU they hold
+                    for slot, fresh in zip(killed, self._spawn(len(killed))):
+                        self.actors[slot] = fresh
+                    for slot, cfg in running.values():
+                        settle(slot, cfg)
+                    return False
+                while queue:
+                    granted = self.pool.try_acquire(owner)
+                    if granted is None:
+                        break
+                    cfg = queue.pop(0)
+                    actor, where = self.actors[granted]
+                    events.started(cfg, where)
+                    with self._lock:
+                        self._listeners[cfg.id] = (cfg, events)
+                    running[actor.run.remote(cfg, self.live)] = (granted, cfg)
+                if not queue:
+                    self.pool.satisfied(owner)
+                if running:
+                    done, _ = ray.wait(list(running), num_returns=1, timeout=0.5)
                 else:
-                    events.finished(cfg, result)
-                free.append(slot)
-        return True
+                    done = []
+                    time.sleep(0.1)  # every slot is another sweep's: wait for our turn
+                self._drain()
+                for ref in done:
+                    slot, cfg = running.pop(ref)
+                    try:
+                        result = ray.get(ref)
+                    except ray.exceptions.RayActorError as exc:  # the worker process died
+                        tries[cfg.id] = tries.get(cfg.id, 0) + 1
+                        retry = tries[cfg.id] <= self.max_retries
+                        report_failure(cfg.id, exc)
+                        events.failed(cfg, "worker died: its process exited while running the trial"
+                                           + (" (retrying)" if retry else f" ({tries[cfg.id]} times; not retried)"),
+                                      retry)
+                        self.actors[slot] = self._spawn(1)[0]
+                        if retry:
+                            queue.insert(0, cfg)
+                            self.pool.want(owner)
+                    except ray.exceptions.RayTaskError as exc:  # the trial raised
+                        events.failed(cfg, report_failure(cfg.id, exc), False)
+                    else:
+                        events.finished(cfg, result)
+                    settle(slot, cfg)
+            return True
+        finally:
+            self.pool.satisfied(owner)
 
     def close(self) -> None:
         for actor, _ in self.actors:
