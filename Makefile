@@ -59,8 +59,11 @@ validate: install
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
 
+# The whole-sweep benches (bench/sweep.py: the demo three ways, ~30 min; bench/reads.py: readers under load)
+# run with BENCH_SWEEP=1; the others take a few minutes in all.
 bench: install
 	$(PY) bench/sharpness.py
 	$(PY) bench/adaptive.py
 	$(PY) bench/calibration.py
 	$(PY) bench/optimizer.py
+	@if [ "$(BENCH_SWEEP)" = "1" ]; then $(PY) bench/sweep.py && $(PY) bench/reads.py; fi
