@@ -96,7 +96,7 @@ def _tune_trial(config: dict) -> None:
     point = config["point"]
     result = run_trial(TrialConfig.stored(point["cfg"]))
     tune.report({"final_eval_loss": result.final_eval_loss if result.final_eval_loss is not None else math.nan,
-                 "trial_id": point["id"]})
+                 "paramz_id": point["id"]})   # ("trial_id" is Tune's own key)
 
 
 def run_tune(configs: list[TrialConfig], workers: int, folder: Path) -> tuple[float, dict[str, float | None]]:
@@ -116,7 +116,7 @@ def run_tune(configs: list[TrialConfig], workers: int, folder: Path) -> tuple[fl
     losses: dict[str, float | None] = {}
     for r in grid:
         value = r.metrics.get("final_eval_loss")
-        losses[r.metrics["trial_id"]] = None if value is None or math.isnan(value) else value
+        losses[r.metrics["paramz_id"]] = None if value is None or math.isnan(value) else value
     return wall, losses
 
 
@@ -151,16 +151,11 @@ def main() -> int:
         times = store.metrics_frame(sweep_id, names_like="time/")
         ours = dict(zip(trials["id"], trials["final_eval_loss"], strict=True))
         steps_done = dict(zip(trials["id"], trials["steps_done"], strict=True))
-        agree = None
+        others: dict[str, dict[str, float | None]] = {}
         if not args.skip_loop:
-            walls["loop"], loop_losses = run_loop(configs)
-            same = [(ours[k] is None and v is None) or (ours[k] is not None and v is not None and ours[k] == v)
-                    for k, v in loop_losses.items()]
-            agree = (sum(same), len(same))
+            walls["loop"], others["loop"] = run_loop(configs)
         if not args.skip_tune:
-            walls["tune"], tune_losses = run_tune(configs, args.workers, folder)
-            tune_same = sum(1 for k, v in tune_losses.items()
-                            if v == ours.get(k) or (v is None and ours.get(k) is None))
+            walls["tune"], others["tune"] = run_tune(configs, args.workers, folder)
         flops = sum(shapes[(c.label, c.width, c.depth)] * int(steps_done[c.id] or 0) for c in configs)
 
     table = Table(title="the same sweep three ways (wall time, this run)")
@@ -187,11 +182,27 @@ def main() -> int:
     console.print(split)
     probe = float(phases.get("probe", 0.0))
     console.print(f"sharpness probes: {probe / trial_s:.1%} of trial time")
-    if agree is not None:
-        console.print(f"final losses, paramz vs loop: {agree[0]} of {agree[1]} bitwise equal")
-    if not args.skip_tune:
-        console.print(f"final losses, paramz vs tune: {tune_same} of {len(configs)} bitwise equal")
+    for way, losses in others.items():
+        console.print(f"final losses, paramz vs {way}: {agreement(ours, losses)}")
     return 0
+
+
+def agreement(ours: dict[str, float | None], theirs: dict[str, float | None]) -> str:
+    """How many final losses are bitwise equal (diverged = None on both sides counts), and the largest
+    relative difference of the others."""
+    def clean(v: float | None) -> float | None:
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+    equal, worst, missing = 0, 0.0, 0
+    for key, value in theirs.items():
+        a, b = clean(ours.get(key)), clean(value)
+        if a == b:
+            equal += 1
+        elif a is None or b is None:
+            missing += 1
+        else:
+            worst = max(worst, abs(a - b) / abs(a))
+    return (f"{equal} of {len(theirs)} bitwise equal; largest relative difference of the rest {worst:.1e}"
+            + (f"; {missing} diverged on one side only" if missing else ""))
 
 
 if __name__ == "__main__":

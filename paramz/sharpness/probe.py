@@ -7,7 +7,8 @@ Conventions, recorded in every `Probe`:
     and the previous mode restored afterwards, even on error;
   * ``torch.autograd.grad`` only: the parameters' ``.grad`` is left exactly as it was, and no
     graph outlives the probe;
-  * one gradient graph per probe, shared by all variants (``raw``, ``lr``, ``adam``).
+  * one gradient graph per probe, shared by all variants (``raw``, ``lr``, ``adam``);
+  * one solve per distinct operator: ``lr`` with every LR ratio 1 (SP's groups) is ``raw``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from torch import nn
 
 from paramz.errors import ConfigError, unknown_name
 from paramz.sharpness.hessian import VARIANTS, diagonal_scale, edge_of_stability, hvp_operator, scaled, solve
+from paramz.sharpness.lanczos import EigenResult
 
 
 @dataclass(frozen=True)
@@ -88,14 +90,21 @@ def probe_model(model: nn.Module, loss_fn: Callable[[nn.Module], torch.Tensor], 
     try:
         start = time.perf_counter()
         hvp = hvp_operator(lambda: loss_fn(model), params)
+        solved: dict[str, EigenResult] = {}   # operator → its solution: `lr` with every ratio 1 (SP) is `raw`
         for variant in variants:
             scale = diagonal_scale(optimizer, variant, params, base_lr=lr) if optimizer is not None else None
-            res = solve(scaled(hvp, scale), dim, k=1, max_iter=max_iter, tol=tol,
-                        v0=(warm or {}).get(variant), method="lanczos", dtype=params[0].dtype, generator=generator)
+            same_as_raw = scale is None or (variant == "lr" and all(bool((d == 1).all()) for d in scale))
+            key = "raw" if same_as_raw else variant
+            reused = key in solved
+            if not reused:
+                solved[key] = solve(scaled(hvp, None if same_as_raw else scale), dim, k=1, max_iter=max_iter,
+                                    tol=tol, v0=(warm or {}).get(variant), method="lanczos", dtype=params[0].dtype,
+                                    generator=generator)
+            res = solved[key]
             now = time.perf_counter()
             eos = edge_of_stability(res.eigenvalue, lr, variant, beta1) if lr else None
-            out[variant] = Probe(variant, res.eigenvalue, eos, float(res.residuals[0]), res.matvecs, res.converged,
-                                 now - start, "eval", res.eigenvector)
+            out[variant] = Probe(variant, res.eigenvalue, eos, float(res.residuals[0]), 0 if reused else res.matvecs,
+                                 res.converged, now - start, "eval", res.eigenvector)
             start = now
     finally:
         model.train(was_training)

@@ -110,6 +110,27 @@ def test_probe_variants_match_dense_eigvalsh(kind, seed, steps):
         assert probes[variant].converged
 
 
+def test_sp_lr_variant_is_the_raw_operator_solved_once():
+    torch.manual_seed(0)
+    model = paramz.models.build("mlp", width=32, depth=1, d_in=8, d_out=4)
+    paramz.parameterize(model, "sp", base_width=8)                    # every lr_mult is 1
+    model.double()
+    x = torch.randn(64, 8, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    y = torch.randint(4, (64,), generator=torch.Generator().manual_seed(6))
+    loss = lambda out: F.cross_entropy(out, y)  # noqa: E731
+    opt = train(model, x, loss, 3)
+    probes = probe_model(model, lambda m: loss(m(x)), variants=("raw", "lr", "adam"), optimizer=opt, lr=3e-3,
+                         tol=1e-5, max_iter=200, generator=torch.Generator().manual_seed(0))
+    assert probes["lr"].eigenvalue == probes["raw"].eigenvalue and probes["lr"].hvps == 0 < probes["raw"].hvps
+    assert probes["adam"].hvps > 0 and probes["adam"].eigenvalue != probes["raw"].eigenvalue
+    dense = torch.linalg.eigvalsh(dense_hessian(model, loss, x))[-1].item()
+    assert probes["lr"].eigenvalue == pytest.approx(dense, rel=1e-3)
+    mup, x, loss = small_model("mlp", 0)                               # μP: lr is its own operator
+    opt = train(mup, x, loss, 1)
+    probes = probe_model(mup, lambda m: loss(m(x)), variants=("raw", "lr"), optimizer=opt, lr=3e-3)
+    assert probes["lr"].hvps > 0 and probes["lr"].eigenvalue != probes["raw"].eigenvalue
+
+
 def test_lr_scale_comes_from_lr_mult_and_eos_thresholds():
     model, x, loss = small_model("mlp", 0)
     opt = train(model, x, loss, 1)
