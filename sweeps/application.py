@@ -144,6 +144,7 @@ def cancel(store: Store, sweep_id: str) -> SweepState:
 
 _REPORTS: OrderedDict[tuple[Any, ...], TransferReport] = OrderedDict()
 _REPORTS_LOCK = threading.Lock()
+_IN_FLIGHT: dict[tuple[Any, ...], threading.Event] = {}
 REPORT_CACHE_SIZE = 64
 
 
@@ -154,6 +155,8 @@ def report(store: Store, sweep_id: str, *, tolerance: float | None = None, width
 
     Cached per sweep version (`Store.version`: one cheap query), so readers polling a sweep do not
     recompute the analysis until a trial finishes; the last ``REPORT_CACHE_SIZE`` reports are kept.
+    Single flight: concurrent callers for the same version wait for one computation instead of each
+    running it (50 readers of a running sweep would otherwise recompute it 50 times per finished trial).
 
     Raises:
         SweepNotFound: no such sweep.
@@ -163,12 +166,28 @@ def report(store: Store, sweep_id: str, *, tolerance: float | None = None, width
         if key in _REPORTS:
             _REPORTS.move_to_end(key)
             return _REPORTS[key]
-    result = _report(store, sweep_id, tolerance=tolerance, width=width, depth=depth)
-    with _REPORTS_LOCK:
-        _REPORTS[key] = result
-        while len(_REPORTS) > REPORT_CACHE_SIZE:
-            _REPORTS.popitem(last=False)
-    return result
+        flight = _IN_FLIGHT.get(key)
+        leader = flight is None
+        if leader:
+            flight = _IN_FLIGHT[key] = threading.Event()
+    assert flight is not None
+    if not leader:          # single flight: readers asking for the same version wait for one computation
+        flight.wait()
+        with _REPORTS_LOCK:
+            if key in _REPORTS:
+                return _REPORTS[key]
+        return _report(store, sweep_id, tolerance=tolerance, width=width, depth=depth)  # the leader failed
+    try:
+        result = _report(store, sweep_id, tolerance=tolerance, width=width, depth=depth)
+        with _REPORTS_LOCK:
+            _REPORTS[key] = result
+            while len(_REPORTS) > REPORT_CACHE_SIZE:
+                _REPORTS.popitem(last=False)
+        return result
+    finally:
+        with _REPORTS_LOCK:
+            _IN_FLIGHT.pop(key, None)
+        flight.set()
 
 
 def _report(store: Store, sweep_id: str, *, tolerance: float | None, width: int | None,

@@ -105,3 +105,28 @@ def test_the_report_is_computed_once_per_sweep_version(store_url, monkeypatch):
     cfg = expand(spec)[0]
     store.mark_running(sweep_id, cfg.id, "w")                                       # a trial starts again ...
     assert application.report(store, sweep_id) is not first and len(calls) == 3    # ... the version moved
+
+
+def test_concurrent_readers_of_one_version_compute_the_report_once(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    store = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    sweep_id = run_spec(parse_spec(small_spec(seeds=[0, 1])), store, LocalExecutor())
+    calls = []
+    real = application._report
+
+    def slow(*args, **kwargs):
+        calls.append(1)
+        time.sleep(0.3)                      # long enough for every reader to arrive while it computes
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(application, "_report", slow)
+    results = []
+    readers = [threading.Thread(target=lambda: results.append(application.report(store, sweep_id, width=999)))
+               for _ in range(8)]
+    for t in readers:
+        t.start()
+    for t in readers:
+        t.join(30)
+    assert len(results) == 8 and len(calls) == 1 and all(r is results[0] for r in results)
