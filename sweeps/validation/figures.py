@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 from sweeps.analysis.curves import loss_points  # noqa: E402
 from sweeps.validation.run import OPERATORS, PredictionResult, StudyResult  # noqa: E402
@@ -69,6 +70,9 @@ def curves(result: StudyResult, path: Path) -> Path:
         ax.set_title(param)
         ax.set_xlabel("log2 learning rate")
         ax.set_yscale("log")
+        plain = FuncFormatter(lambda v, _: f"{v:.3g}")    # 2.2, not 2.2×10⁰
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
         ax.grid(True, which="both", alpha=0.3)
     axes[0][0].set_ylabel("final held-out loss (seed mean; × diverged, ◆ best)")
     axes[0][-1].legend(fontsize=8)
@@ -110,15 +114,20 @@ def optimum(result: StudyResult, path: Path) -> Path:
                     label=f"{label} ({slope:+.2f}/doubling)")
         else:
             ax.plot([], [], MARKERS.get(param, "o"), color=colour, label=label)
-    ax.set_xticks([math.log2(s) for s in scales], [str(s) for s in scales])
     ax.set_yticks(grid, [f"{g:g}" for g in grid])
     ax.set_ylim(grid[0] - 0.6, grid[-1] + 0.6)
+    _scale_axes(ax, axis, scales, "log2 η* (95% interval; hollow: grid edge)", f"optimal LR against {axis}")
+    return _save(fig, path)
+
+
+def _scale_axes(ax: plt.Axes, axis: str, scales: list[int], ylabel: str, title: str) -> None:
+    """A log2 scale axis ticked at the swept values, the labels, grid, legend and title."""
+    ax.set_xticks([math.log2(s) for s in scales], [str(s) for s in scales])
     ax.set_xlabel(f"{axis} (log2 axis)")
-    ax.set_ylabel("log2 η* (95% interval; hollow: grid edge)")
+    ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
-    ax.set_title(f"optimal LR against {axis}", fontsize=10)
-    return _save(fig, path)
+    ax.set_title(title, fontsize=10)
 
 
 def best_loss(result: StudyResult, path: Path) -> Path:
@@ -135,12 +144,7 @@ def best_loss(result: StudyResult, path: Path) -> Path:
         scales |= {b.width if axis == "width" else b.depth for b in rows}
         ax.errorbar(xs, [b.loss for b in rows], yerr=[2 * b.se if math.isfinite(b.se) else 0 for b in rows],
                     fmt="-" + MARKERS.get(param, "o"), color=cmap(i), capsize=3, label=param)
-    ax.set_xticks([math.log2(s) for s in sorted(scales)], [str(s) for s in sorted(scales)])
-    ax.set_xlabel(f"{axis} (log2 axis)")
-    ax.set_ylabel("best final loss (±2 s.e. over seeds)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title(f"best loss against {axis}", fontsize=10)
+    _scale_axes(ax, axis, sorted(scales), "best final loss (±2 s.e. over seeds)", f"best loss against {axis}")
     return _save(fig, path)
 
 
@@ -167,6 +171,10 @@ def sharpness(result: StudyResult, path: Path) -> Path:
                 ax.plot(mean.index + 1, mean.to_numpy(), "-o", ms=3, color=colour[int(width)], label=f"width {width}")
             ax.set_xscale("log")
             ax.set_yscale("log")
+            for scale_axis in (ax.xaxis, ax.yaxis):      # 1-2-5 ticks labelled plainly, the minor ones not
+                scale_axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+                scale_axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+                scale_axis.set_minor_formatter(NullFormatter())
             ax.grid(True, which="both", alpha=0.3)
             ax.set_title(f"{param}: {OPERATOR_NAMES[op]}", fontsize=9)
             if r == len(params) - 1:

@@ -96,8 +96,16 @@ class Validation:
     workers: int
 
 
-def _run_sweep(store: Store, spec: SweepSpec, executor: Executor, say: Say) -> tuple[str, str, float]:
-    start = time.perf_counter()
+def span_s(trials: pd.DataFrame) -> float:
+    """Seconds from the sweep's first trial start to its last trial finish (what it took, resumes included)."""
+    started = pd.to_datetime(trials["started_at"].dropna(), utc=True, format="ISO8601")
+    finished = pd.to_datetime(trials["finished_at"].dropna(), utc=True, format="ISO8601")
+    if started.empty or finished.empty:
+        return 0.0
+    return float((finished.max() - started.min()).total_seconds())
+
+
+def _run_sweep(store: Store, spec: SweepSpec, executor: Executor, say: Say) -> tuple[str, str]:
     launched = application.launch(store, spec)
     say(f"{spec.name}: {spec.n_trials} trials ({launched.status.value}"
         f"{', resumed' if not launched.created and launched.runnable else ''})")
@@ -110,14 +118,15 @@ def _run_sweep(store: Store, spec: SweepSpec, executor: Executor, say: Say) -> t
             say(f"  {spec.name}: {counts}")
 
     status = application.run(store, launched.sweep_id, executor, progress) if launched.runnable else launched.status
-    return launched.sweep_id, status.value, time.perf_counter() - start
+    return launched.sweep_id, status.value
 
 
 def run_study(store: Store, study: Study, executor: Executor, say: Say) -> StudyResult:
     spec = parse_spec(study.spec)
-    sweep_id, status, wall = _run_sweep(store, spec, executor, say)
+    sweep_id, status = _run_sweep(store, spec, executor, say)
     report = application.report(store, sweep_id)
     trials = store.trials_frame(sweep_id)
+    wall = span_s(trials)
     metrics = store.metrics_frame(sweep_id, names_like="sharpness/")
     bests = best_losses(trials)
     claims = judge(report, study.claim, study.transfers, study.drifts, bests)
@@ -150,13 +159,13 @@ def run_prediction(store: Store, study: StudyResult, check: PredictionCheck, exe
     out = []
     for param, pred in report.predictions.items():
         spec = _prediction_spec(study, check, param, pred.log2_lr)
-        sweep_id, _, wall = _run_sweep(store, spec, executor, say)
+        sweep_id, _ = _run_sweep(store, spec, executor, say)
         measured = application.report(store, sweep_id)
         optimum = next((o for o in measured.optima if o.parameterization == param), None)
         base = next((o.log2_lr for o in report.optima
                      if o.parameterization == param and o.width == study.spec.base_width), math.nan)
-        out.append(PredictionResult(param, width, depth, pred, spec, sweep_id, optimum, store.trials_frame(sweep_id),
-                                    base, wall))
+        trials = store.trials_frame(sweep_id)
+        out.append(PredictionResult(param, width, depth, pred, spec, sweep_id, optimum, trials, base, span_s(trials)))
     return out
 
 
@@ -174,6 +183,11 @@ def run_validation(profile: Profile, store: Store, executor: Executor, say: Say,
             predictions = run_prediction(store, source, check, executor, say)
     workers = int(getattr(executor, "n_workers", 1))
     return Validation(profile, results, predictions, started, time.perf_counter() - start, workers)
+
+
+def sweeps_s(v: Validation) -> float:
+    """The studies' own time (first trial start to last finish, summed): what a fresh run takes."""
+    return sum(r.wall_s for r in v.studies) + sum(p.wall_s for p in v.predictions)
 
 
 def summary(v: Validation) -> dict[str, Any]:

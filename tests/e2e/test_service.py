@@ -76,7 +76,8 @@ def browse(server, ids: dict) -> None:
         page.on("console", lambda msg: errors.append(f"console {msg.type}: {msg.text} {msg.location}")
                 if msg.type == "error" else None)
         page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
-        page.on("requestfailed", lambda req: errors.append(f"request failed: {req.url}"))
+        page.on("requestfailed", lambda req: None if "ERR_ABORTED" in (req.failure or "")  # cut by navigating away
+                else errors.append(f"request failed: {req.url} {req.failure}"))
 
         page.goto(f"{server.url}/dashboards/sweep.html?id={ids['sp']}")
         page.wait_for_selector("body[data-ready]", timeout=60_000)
