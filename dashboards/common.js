@@ -76,3 +76,16 @@ function scaleLabel(item, axis) {
 function markReady() {
   document.body.dataset.ready = String(Number(document.body.dataset.ready || 0) + 1);
 }
+
+// Ticks of a log axis spanning about a decade, at 1-2-5 values written out in full ("0.5", "1", "2"):
+// plotly would otherwise label the minor ticks with bare digits ("7 8 9 1 2 3"). lo10/hi10 are log10 bounds.
+function logTicks(lo10, hi10) {
+  const tickvals = [];
+  for (let decade = Math.floor(lo10); decade <= Math.ceil(hi10); decade++) {
+    for (const m of [1, 2, 5]) {
+      const v = m * 10 ** decade;
+      if (Math.log10(v) >= lo10 && Math.log10(v) <= hi10) tickvals.push(v);
+    }
+  }
+  return { tickvals, ticktext: tickvals.map((v) => String(Number(v.toPrecision(3)))) };
+}

@@ -39,6 +39,17 @@ function drawSharpness() {
   const best = new Map(transfer.optima.map((o) => [`${o.parameterization}|${o.width}|${o.depth}`, o.grid_log2_lr]));
   const lrChoice = document.getElementById("sharp-lr").value;
   const op = document.getElementById("sharp-op").value || "raw";
+  // the super-consistency statistic of the chosen operator, beside the plots (the full table is below)
+  const spread = (transfer.consistency || []).filter((c) => c.operator === op && c.cv_final !== null);
+  const cv = [...byParam(spread)].map(([name, rows]) => {
+    const at = (mode) => rows.find((c) => c.mode === mode);
+    const best = at("best-lr");
+    const common = at("fixed-lr");
+    return `${name} ${best ? best.cv_final.toFixed(2) : "—"} at each scale's best LR` +
+      (common ? `, ${common.cv_final.toFixed(2)} at a common LR` : "");
+  });
+  document.getElementById("sharp-cv").textContent = cv.length
+    ? `spread of λ_max across scales (CV, last common step): ${cv.join(" · ")}` : "";
   const groups = byParam(series);
   for (const name of groups.keys()) {
     container("sharpness", `sharpness-raw-${name}`);

@@ -231,6 +231,8 @@ def fit_transfer_law(optima: Sequence[Optimum], base_width: int, base_depth: int
 
 
 def _edge_reason(o: Optimum) -> str:
+    if math.isinf(o.log2_low) and math.isinf(o.log2_high):
+        return f"one LR only: 2^{o.grid_log2_lr:g} is the only LR with a finite loss at this scale; run more LRs"
     side = "below" if math.isinf(o.log2_low) else "above"
     return f"edge of the LR grid: the best LR is the grid's {'lowest' if side == 'below' else 'highest'} " \
            f"(2^{o.grid_log2_lr:g}); η* may lie {side} it; widen the grid"

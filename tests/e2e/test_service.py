@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from sweeps.domain import SweepState
 from sweeps.store import Store
 from tests.e2e.conftest import ARTIFACTS, CHROMIUM, TOKEN
 from tests.sweeps.conftest import small_spec
@@ -113,6 +114,9 @@ def browse(server, ids: dict) -> None:
         assert fixed_names != best_names and len(fixed_names) == len(WIDTHS)
         page.select_option("#sharp-op", "raw")
         wait_js(page, "document.getElementById('sharpness-raw-sp').layout.title.text.includes('raw')")
+        raw_cv = next(c for c in server.get(f"/api/v1/sweeps/{ids['sp']}/transfer")["consistency"]
+                      if c["operator"] == "raw" and c["mode"] == "best-lr")["cv_final"]
+        assert f"sp {raw_cv:.2f} at each scale's best LR" in page.inner_text("#sharp-cv")  # beside the plots
         page.screenshot(path=ARTIFACTS / "sweep-clipped-fixed-lr.png", full_page=True)
 
         page.goto(f"{server.url}/dashboards/trials.html?id={ids['sp']}")   # the trial table
@@ -164,11 +168,13 @@ def browse(server, ids: dict) -> None:
         assert modules == [4, 4]  # emb, hidden.0, hidden.1, out
         assert "FAIL" in page.evaluate("document.getElementById('coord-sp').layout.title.text")
         assert "pass" in page.evaluate("document.getElementById('coord-mup').layout.title.text")
-        ranges, ticks = page.evaluate("""() => [
+        ranges, ticks, yticks = page.evaluate("""() => [
             ['coord-sp', 'coord-mup'].map((id) => document.getElementById(id).layout.yaxis.range),
-            document.getElementById('coord-sp').layout.xaxis.tickvals]""")
+            document.getElementById('coord-sp').layout.xaxis.tickvals,
+            document.getElementById('coord-sp').layout.yaxis.ticktext]""")
         assert ranges[0] == ranges[1] and ranges[0][1] - ranges[0][0] >= 1     # shared, at least one decade
         assert ticks == [64, 128, 256, 512, 1024]                             # ticks at the checked widths
+        assert "1" in yticks and all(float(t) > 0 for t in yticks)           # 1-2-5 values written out
         page.screenshot(path=ARTIFACTS / "coordcheck.png", full_page=True)
 
         offline = browser.new_page(viewport={"width": 1400, "height": 1000})   # nothing but this server
@@ -209,9 +215,11 @@ def launch_from_the_page(server, page) -> None:
     store = Store(server.store)        # a failed trial, as the engine records one (its path is tested in test_engine)
     trial_id = store.trials_frame(sweep_id)["id"].iloc[0]
     store.fail_trial(sweep_id, trial_id, "RuntimeError: simulated out of memory")
+    store.set_status(sweep_id, SweepState.FAILED)     # the end state the engine gives a sweep with a failed trial
     page.goto(f"{server.url}/dashboards/sweep.html?id={sweep_id}")
     page.wait_for_selector("body[data-ready]")
     assert "1 failed" in page.inner_text("#summary")
+    assert page.inner_text("#summary").startswith("failed")     # the header says failed, not completed
     assert "simulated out of memory" in page.inner_text("#failed")
     page.screenshot(path=ARTIFACTS / "sweep-failed.png", full_page=True)
     page.click("#summary a.error")

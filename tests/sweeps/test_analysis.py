@@ -18,6 +18,7 @@ from sweeps.analysis import (
     transfer_report,
     verdict,
 )
+from sweeps.analysis.law import no_law_reason
 from sweeps.analysis.optimum import SEED_SCATTER, Z95
 from sweeps.analysis.synthetic import synthetic_trials
 from tests.sweeps.conftest import run_spec
@@ -85,6 +86,12 @@ def test_an_edge_optimum_gets_a_half_open_interval_bounded_by_the_grid():
     assert (high.log2_low, high.log2_high) == (GRID[-2], math.inf) and high.width_octaves > 0
     (low,) = optimal_lr_per_scale(synthetic(lambda w, d: -17.0))
     assert (low.log2_low, low.log2_high) == (-math.inf, GRID[1])
+    one = synthetic(lambda w, d: -7.0, widths=(64, 128))
+    one = one[(one.width == 128) | (one.lr == 2.0 ** GRID[3])]     # width 64: one LR left (the others failed)
+    (only, _) = optimal_lr_per_scale(one)
+    assert (only.log2_low, only.log2_high) == (-math.inf, math.inf) and "edge" in only.flags
+    assert no_law_reason("p", [only]).endswith(f"64×2: one LR only: 2^{GRID[3]:g} is the only LR with a finite "
+                                               "loss at this scale; run more LRs)")
 
 
 def test_known_drift_is_recovered_and_called_drifts_and_flat_is_called_transfers():
