@@ -12,6 +12,7 @@ from fastapi_offline import FastAPIOffline
 
 from service import errors, static
 from service.guard import Guard
+from service.httpcache import VersionCache
 from service.limits import BodyLimit
 from service.routes import api_router, health_router
 from service.runner import Runner
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(health_router)
     static.mount(app)
+    app.add_middleware(VersionCache, store=store)   # GETs about sweeps: cached under the store's revision
     token = settings.token.get_secret_value() if settings.token is not None else None
     app.add_middleware(Guard, token=token, openapi=app.openapi)   # added last: runs first
     return app

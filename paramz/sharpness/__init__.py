@@ -19,8 +19,8 @@ from paramz.sharpness.hessian import (
                                       top_eigenvalue,
                                       unflatten,
 )
-from paramz.sharpness.lanczos import EigenResult, lanczos, power_iteration
+from paramz.sharpness.lanczos import EigenResult, Workspace, lanczos, power_iteration
 from paramz.sharpness.probe import Probe, probe_model
 
-__all__ = ["VARIANTS", "EigenResult", "Probe", "diagonal_scale", "edge_of_stability", "flatten", "hvp_operator",
-           "lanczos", "power_iteration", "probe_model", "scaled", "top_eigenvalue", "unflatten"]
+__all__ = ["VARIANTS", "EigenResult", "Probe", "Workspace", "diagonal_scale", "edge_of_stability", "flatten",
+           "hvp_operator", "lanczos", "power_iteration", "probe_model", "scaled", "top_eigenvalue", "unflatten"]

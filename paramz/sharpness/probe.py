@@ -22,7 +22,7 @@ from torch import nn
 
 from paramz.errors import ConfigError, unknown_name
 from paramz.sharpness.hessian import VARIANTS, diagonal_scale, edge_of_stability, hvp_operator, scaled, solve
-from paramz.sharpness.lanczos import EigenResult
+from paramz.sharpness.lanczos import EigenResult, Workspace
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def probe_model(model: nn.Module, loss_fn: Callable[[nn.Module], torch.Tensor], 
                 variants: Sequence[str] = ("raw",), optimizer: torch.optim.Optimizer | None = None,
                 lr: float | None = None, beta1: float = 0.9, warm: Mapping[str, torch.Tensor] | None = None,
                 tol: float = 1e-3, max_iter: int = 50, generator: torch.Generator | None = None,
-                ) -> dict[str, Probe]:
+                workspace: Workspace | None = None) -> dict[str, Probe]:
     """Top Hessian eigenvalue of ``loss_fn(model)`` for each variant.
 
     Args:
@@ -70,6 +70,8 @@ def probe_model(model: nn.Module, loss_fn: Callable[[nn.Module], torch.Tensor], 
         tol: relative residual tolerance.
         max_iter: Krylov dimension at most.
         generator: RNG of the random start vectors.
+        workspace: Krylov memory to reuse (a trial keeps one across its probes); one is made for this
+            call's variants otherwise.
 
     Returns:
         ``{variant: Probe}``.
@@ -84,6 +86,7 @@ def probe_model(model: nn.Module, loss_fn: Callable[[nn.Module], torch.Tensor], 
         raise ConfigError("optimizer: the 'lr' and 'adam' variants read the live optimizer; pass optimizer=")
     params = [p for p in model.parameters() if p.requires_grad]
     dim = sum(p.numel() for p in params)
+    workspace = workspace if workspace is not None else Workspace(dim, params[0].dtype)
     was_training = model.training
     model.eval()
     out: dict[str, Probe] = {}
@@ -99,7 +102,7 @@ def probe_model(model: nn.Module, loss_fn: Callable[[nn.Module], torch.Tensor], 
             if not reused:
                 solved[key] = solve(scaled(hvp, None if same_as_raw else scale), dim, k=1, max_iter=max_iter,
                                     tol=tol, v0=(warm or {}).get(variant), method="lanczos", dtype=params[0].dtype,
-                                    generator=generator)
+                                    generator=generator, workspace=workspace)
             res = solved[key]
             now = time.perf_counter()
             eos = edge_of_stability(res.eigenvalue, lr, variant, beta1) if lr else None

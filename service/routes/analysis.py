@@ -116,16 +116,19 @@ def sharpness(sweep: SweepDep, store: StoreDep, settings: SettingsDep,
     trials = trials.iloc[offset:offset + min(limit, settings.max_page)]
     metrics = store.metrics_frame(sweep.id, trials["id"], live=True)
     metrics = metrics[metrics["name"].str.startswith(("sharpness/", "eos/"))]
+    # one pivot for all trials: (trial, step) rows, a column per metric (a trial without probes has none)
+    table = metrics.pivot_table(index=["trial_id", "step"], columns="name", values="value", aggfunc="first",
+                                dropna=False) if len(metrics) else pd.DataFrame()
+    by_trial = {trial_id: rows.droplevel(0) for trial_id, rows in table.groupby(level=0)} if len(table) else {}
     series = []
     for t in trials.itertuples():
-        mine = metrics[metrics["trial_id"] == t.id]
-        table = mine.pivot_table(index="step", columns="name", values="value", aggfunc="first", dropna=False)
-        steps = [int(s) for s in table.index]
+        mine = by_trial.get(t.id, pd.DataFrame())
+        steps = [int(step) for step in mine.index]
+        variants = sorted({c.split("/", 1)[1] for c in mine.columns if mine[c].notna().any()})
 
-        def values_of(name: str, table: pd.DataFrame = table, n: int = len(steps)) -> list[float | None]:
-            values = table[name] if name in table else [np.nan] * n
+        def values_of(name: str, mine: pd.DataFrame = mine, n: int = len(steps)) -> list[float | None]:
+            values = mine[name] if name in mine else [np.nan] * n
             return [None if v is None or not np.isfinite(v) else float(v) for v in values]
-        variants = sorted({n.split("/", 1)[1] for n in mine["name"]})
         series.append(SharpnessSeries(trial_id=t.id, parameterization=t.parameterization, width=int(t.width),
                                       depth=int(t.depth), lr=float(t.lr), seed=int(t.seed), status=t.status,
                                       live=t.status == TrialState.RUNNING.value, steps=steps,

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 import torch
 
 import paramz
-from paramz.sharpness import probe_model
+from paramz.sharpness import Workspace, probe_model
 from sweeps.domain import Metric, TrialResult, TrialState
 from sweeps.spec import OptimizerSpec, TrialConfig, make_task
 
@@ -112,11 +112,12 @@ def run_trial(cfg: TrialConfig, report: Report | None = None, every: float = 2.0
     lr_factor = _schedule(o, cfg.steps)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)  # multiplies every group's lr
     probes = cfg.sharpness
-    px, py = task.probe_batch(probes.batch_size)
+    px, py = task.probe_batch(probes.probe_batch_size(cfg.batch_size))
     ex, ey = task.eval_batch()
     probe_at = set(probe_steps(cfg.steps, probes.probes))
     metrics: list[Metric] = []
     warm: dict[str, torch.Tensor] = {}
+    krylov = Workspace(sum(p.numel() for p in model.parameters() if p.requires_grad)) if probe_at else None
     initial = last_train = None
     status, diverged_step, step = TrialState.COMPLETED, None, 0
     sent, last_report = 0, time.perf_counter()
@@ -145,7 +146,7 @@ def run_trial(cfg: TrialConfig, report: Report | None = None, every: float = 2.0
         results = probe_model(model, lambda m: task.loss(m(px), py), variants=variants, optimizer=opt,
                               lr=cfg.lr * lr_factor(max(at - 1, 0)), beta1=o.betas[0], warm=warm,
                               tol=probes.tol, max_iter=probes.max_iter,
-                              generator=torch.Generator().manual_seed(cfg.seed))
+                              generator=torch.Generator().manual_seed(cfg.seed), workspace=krylov)
         for name, res in results.items():
             warm[name] = res.eigenvector
             eos = res.eos_ratio if res.eos_ratio is not None else math.nan

@@ -9,6 +9,8 @@ exact parameter count, any family a plugin adds). The estimate, in bytes, is the
   double backward of a Hessian probe, whichever is larger) × tokens per example × the outputs of
   every Linear and Embedding module, plus attention scores (batch × tokens² × heads × layers) for a
   model with ``d_head``;
+* the Krylov basis of a Hessian probe and its products: 4 bytes × params × 2 × ``max_iter`` (rounded
+  up to the blocks of 8 rows the solver allocates);
 * the task's data (held-out set, a teacher network, a corpus) where the task declares it.
 
 It is a deliberately simple upper-ish bound, good to the factor of 2 a budget needs, not a profile.
@@ -63,11 +65,14 @@ def estimate(spec: Any) -> Estimate:
         model = cls(config)
     params = sum(p.numel() for p in model.parameters())
     state = 4 * params * (4 if spec.optimizer.name == "adamw" else 3)
+    if spec.sharpness.probes:
+        state += 4 * params * 2 * 8 * -(-spec.sharpness.max_iter // 8)
     tokens = int(getattr(config, "seq_len", 1)) if hasattr(config, "d_head") or task.DIMS and "seq_len" in task.DIMS \
         else 1
     outputs = sum(m.out_features if isinstance(m, nn.Linear) else m.embedding_dim
                   for m in model.modules() if isinstance(m, (nn.Linear, nn.Embedding)))
-    batch = max(spec.batch_size, 3 * spec.sharpness.batch_size if spec.sharpness.probes else 0)
+    probe_batch = spec.sharpness.probe_batch_size(spec.batch_size)
+    batch = max(spec.batch_size, 3 * probe_batch if spec.sharpness.probes else 0)
     activations = 4 * batch * tokens * outputs
     if hasattr(config, "d_head"):
         heads = width // int(config.d_head)

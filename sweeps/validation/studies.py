@@ -79,7 +79,7 @@ FULL = Profile("full", (
         "validate-width-mlp", _MLP_TEACHER, parameterizations=[{"name": "sp"}, {"name": "mup"}], base_width=256,
         widths=[256, 512, 1024], depths=[2], lr={"log2_min": -14, "log2_max": -7, "log2_step": 1},
         optimizer={"name": "adamw"}, steps=300, batch_size=32, eval_every=100, seeds=[0, 1, 2, 3],
-        sharpness={"probes": 3, "variants": ["raw", "lr", "adam"], "batch_size": 64, "max_iter": 20}),
+        sharpness={"probes": 3, "variants": ["raw", "lr", "adam"], "max_iter": 20}),
         "The demo's sweep. Widths from 256: below it μP's optimum still moves at batch 32 (measured: 0.7 octave "
         "from 128 to 256, then about 0.1 per doubling), the pre-asymptotic regime the analysis flags. Four seeds: "
         "with fewer the μP slope's interval reaches past the tolerance. Eight LRs one octave apart bracket both "

@@ -110,6 +110,25 @@ def test_probe_variants_match_dense_eigvalsh(kind, seed, steps):
         assert probes[variant].converged
 
 
+@pytest.mark.parametrize("kind", ["mlp", "gpt"])
+@pytest.mark.parametrize("seed,steps", [(0, 1), (2, 25), (3, 25)])
+def test_the_sweeps_default_tolerance_holds_against_dense_eigvalsh(kind, seed, steps):
+    """A sweep's probes stop at a residual of tol·λ (tol = 1e-2 by default, SharpnessSpec): every
+    variant's λ_max is then within tol of the dense one; in practice within ~1e-4."""
+    tol = 1e-2
+    model, x, loss = small_model(kind, seed)
+    opt = train(model, x, loss, steps)
+    h = dense_hessian(model, loss, x)
+    probes = probe_model(model, lambda m: loss(m(x)), variants=("raw", "lr", "adam"), optimizer=opt, lr=3e-3,
+                         tol=tol, max_iter=20, generator=torch.Generator().manual_seed(seed))
+    for variant in ("raw", "lr", "adam"):
+        scale = diagonal_scale(opt, variant, list(model.parameters()))
+        root = torch.ones(h.shape[0], dtype=h.dtype) if scale is None else flatten(scale).sqrt()
+        dense = torch.linalg.eigvalsh(root[:, None] * h * root[None, :])[-1].item()
+        assert probes[variant].converged and probes[variant].residual <= tol * abs(dense) * 1.02, variant
+        assert probes[variant].eigenvalue == pytest.approx(dense, rel=tol), variant
+
+
 def test_sp_lr_variant_is_the_raw_operator_solved_once():
     torch.manual_seed(0)
     model = paramz.models.build("mlp", width=32, depth=1, d_in=8, d_out=4)

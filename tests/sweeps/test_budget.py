@@ -17,9 +17,11 @@ def test_the_estimate_counts_the_parameters_of_the_largest_shape_exactly():
     model = paramz.models.build("mlp", width=256, depth=3, d_in=20, d_out=10)
     need = estimate(spec)
     assert (need.width, need.depth) == (256, 3) and need.params == sum(p.numel() for p in model.parameters())
-    assert need.state_bytes == 16 * need.params                      # AdamW: params, grads, two moments
+    # AdamW (params, grads, two moments) and the probes' Krylov rows: max_iter 10 → two blocks of 8, basis and products
+    assert need.state_bytes == 16 * need.params + 4 * need.params * 2 * 16
     outputs = sum(m.out_features for m in model.modules() if isinstance(m, paramz.models.base.nn.Linear))
-    assert need.activation_bytes == 4 * 3 * spec.sharpness.batch_size * outputs   # the probe batch × 3 is larger
+    assert spec.sharpness.batch_size is None                         # the probe batch is the training batch...
+    assert need.activation_bytes == 4 * 3 * spec.batch_size * outputs   # ...and × 3 (double backward) is larger
     assert need.data_bytes == 4 * (1024 * 30 + 64 * 30)             # held-out set and teacher, float32
 
 

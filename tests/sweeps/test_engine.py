@@ -61,7 +61,7 @@ def test_rerun_of_the_same_spec_resumes_and_runs_nothing_twice(store_url, make_s
 
 def test_cancel_stops_the_sweep_and_keeps_finished_trials(store_url, make_spec):
     store = Store(store_url())
-    spec = make_spec(seeds=[0, 1, 2, 3])
+    spec = make_spec(seeds=[0, 1, 2, 3], steps=400)   # 16 trials long enough that the cancel (polled every 0.5 s) lands
     done = threading.Event()
     seen = {"completed": 0}
 

@@ -130,3 +130,49 @@ def test_concurrent_readers_of_one_version_compute_the_report_once(tmp_path, mon
     for t in readers:
         t.join(30)
     assert len(results) == 8 and len(calls) == 1 and all(r is results[0] for r in results)
+
+
+def test_every_change_of_a_sweep_or_its_trials_bumps_its_revision_and_nothing_else_does(store_url):
+    store = Store(store_url())
+    spec = parse_spec(small_spec(seeds=[0, 1]))
+    sweep_id = application.launch(store, spec).sweep_id
+    other = application.launch(store, parse_spec(small_spec(seeds=[5]))).sweep_id
+    a, b, c = expand(spec)[:3]
+    seen = [store.sweep_revision(sweep_id)[0]]
+
+    def changed(what):
+        now = store.sweep_revision(sweep_id)[0]
+        assert now > seen[-1], what
+        seen.append(now)
+
+    def unchanged(what):
+        assert store.sweep_revision(sweep_id)[0] == seen[-1], what
+
+    result = TrialResult(TrialState.COMPLETED, 40, 0.5, 0.6, None, 0.1, "w", [(40, "eval_loss", 0.6)])
+    store.acquire(sweep_id, "me")
+    changed("lease taken")
+    store.heartbeat(sweep_id, "me")
+    store.add_live(sweep_id, a.id, [(1, "train_loss", 1.0)])
+    store.mark_running(other, expand(parse_spec(small_spec(seeds=[5])))[0].id, "w")
+    unchanged("a heartbeat, live metrics and another sweep's trial")
+    for what, write in [("status", lambda: store.set_status(sweep_id, "running")),
+                        ("trial started", lambda: store.mark_running(sweep_id, a.id, "w")),
+                        ("trial finished", lambda: store.finish_trial(sweep_id, a.id, result)),
+                        ("trial requeued", lambda: (store.mark_running(sweep_id, b.id, "w"),
+                                                    store.mark_pending(sweep_id, b.id, "worker died"))),
+                        ("trial failed", lambda: (store.mark_running(sweep_id, c.id, "w"),
+                                                  store.fail_trial(sweep_id, c.id, "boom"))),
+                        ("running trials requeued", lambda: (store.mark_running(sweep_id, b.id, "w"),
+                                                             store.requeue_running(sweep_id))),
+                        ("trials added", lambda: store.add_trials(sweep_id, expand(parse_spec(small_spec(seeds=[9]))))),
+                        ("pending claimed", lambda: store.claim_pending(sweep_id)),
+                        ("lease given back", lambda: store.release(sweep_id, "me")),
+                        ("cancel asked", lambda: store.request_cancel(sweep_id)),
+                        ("unfinished cancelled", lambda: store.cancel_unfinished(sweep_id)),
+                        ("reopened", lambda: store.reopen(sweep_id))]:
+        write()
+        changed(what)
+    assert store.sweep_revision("nope") is None
+    listed = store.list_revision()
+    store.set_status(other, "running")
+    assert store.list_revision() != listed
