@@ -2,7 +2,9 @@
 
 For the same trials (the demo spec by default), measured back to back on this machine:
 
-* **loop**: ``for cfg in trials: run_trial(cfg)`` in this process, one torch thread.
+* **loop**: ``for cfg in trials: run_trial(cfg)`` in this process, one torch thread (the best a plain
+  loop does on one core), and again with torch's default threads (``--loop-threads``, the cores: what a
+  user's loop gets without setting anything).
 * **paramz**: `sweeps.application` on a fresh SQLite store with the Ray executor (``--workers``
   actors), Ray's start included, as ``paramz sweep run`` does it.
 * **tune**: ``ray.tune.Tuner`` over ``tune.grid_search`` of the same configs, a function trainable
@@ -68,11 +70,14 @@ def step_flops(cfg: TrialConfig) -> int:
     return int(counter.get_total_flops())
 
 
-def run_loop(configs: list[TrialConfig]) -> tuple[float, dict[str, float | None]]:
-    torch.set_num_threads(1)
-    start = time.perf_counter()
-    losses = {cfg.id: run_trial(cfg).final_eval_loss for cfg in configs}
-    return time.perf_counter() - start, losses
+def run_loop(configs: list[TrialConfig], threads: int = 1) -> tuple[float, dict[str, float | None]]:
+    torch.set_num_threads(threads)
+    try:
+        start = time.perf_counter()
+        losses = {cfg.id: run_trial(cfg).final_eval_loss for cfg in configs}
+        return time.perf_counter() - start, losses
+    finally:
+        torch.set_num_threads(1)
 
 
 def run_paramz(spec_data: dict, workers: int, folder: Path) -> tuple[float, str, Store]:
@@ -127,6 +132,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--skip-tune", action="store_true")
     parser.add_argument("--skip-loop", action="store_true")
+    parser.add_argument("--loop-threads", type=int, default=os.cpu_count() or 2,
+                        help="threads of the second plain loop (torch's default: the cores; 0: skip it)")
     args = parser.parse_args()
     console = Console(width=None if sys.stdout.isatty() else 120)
     data = load_spec(args.spec).model_dump(mode="json")
@@ -154,6 +161,9 @@ def main() -> int:
         others: dict[str, dict[str, float | None]] = {}
         if not args.skip_loop:
             walls["loop"], others["loop"] = run_loop(configs)
+            if args.loop_threads > 1:
+                way = f"loop, {args.loop_threads} threads"
+                walls[way], others[way] = run_loop(configs, args.loop_threads)
         if not args.skip_tune:
             walls["tune"], others["tune"] = run_tune(configs, args.workers, folder)
         flops = sum(shapes[(c.label, c.width, c.depth)] * int(steps_done[c.id] or 0) for c in configs)

@@ -7,6 +7,11 @@ finished trial in one transaction.
 While it runs, a trial can stream its new metrics to a ``report`` callback every few seconds (the
 store keeps them apart, as live metrics, until the trial finishes).
 
+The probe at step 0 is the same for every LR of one (model, width, depth, seed): the initial weights,
+the probe batch and the operators do not depend on the LR (only the EoS ratio does). A worker keeps the
+last few such probes and reuses them for the other LRs (`initial_probe_key`), with the same records
+(the HVP count is the solve's), so a grid of 8 LRs solves its step-0 probes once per worker.
+
 Divergence is data: a NaN/inf loss, or a loss above ``divergence_factor`` × the initial loss, stops
 the trial as ``diverged`` at that step.
 
@@ -18,17 +23,21 @@ Where the time goes is recorded too, as metrics ``time/<phase>`` (seconds, at th
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import os
 import socket
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import torch
 
 import paramz
-from paramz.sharpness import Workspace, probe_model
+from paramz.sharpness import Probe, Workspace, edge_of_stability, probe_model
 from sweeps.domain import Metric, TrialResult, TrialState
 from sweeps.spec import OptimizerSpec, TrialConfig, make_task
 
@@ -63,6 +72,18 @@ def _schedule(opt: OptimizerSpec, steps: int) -> Callable[[int], float]:
 
 
 Report = Callable[[list[Metric]], None]
+
+_INITIAL_PROBES: OrderedDict[str, dict[str, Probe]] = OrderedDict()   # initial_probe_key → the step-0 probe
+_INITIAL_KEPT = 4
+_initial_lock = threading.Lock()
+
+
+def initial_probe_key(cfg: TrialConfig) -> str:
+    """What the probe at step 0 depends on: the trial's config without its LR and its length."""
+    payload = cfg.hash_payload()
+    for name in ("lr", "steps", "eval_every", "log_every", "divergence_factor"):
+        payload.pop(name)
+    return json.dumps(payload, sort_keys=True)
 
 
 PHASES = ("setup", "data", "forward", "backward", "optimizer", "eval", "probe", "other")
@@ -143,10 +164,24 @@ def run_trial(cfg: TrialConfig, report: Report | None = None, every: float = 2.0
 
     def _probe(at: int) -> None:
         variants = [v for v in probes.variants if not (v == "adam" and (at == 0 or o.name != "adamw"))]
-        results = probe_model(model, lambda m: task.loss(m(px), py), variants=variants, optimizer=opt,
-                              lr=cfg.lr * lr_factor(max(at - 1, 0)), beta1=o.betas[0], warm=warm,
-                              tol=probes.tol, max_iter=probes.max_iter,
-                              generator=torch.Generator().manual_seed(cfg.seed), workspace=krylov)
+        lr = cfg.lr * lr_factor(max(at - 1, 0))
+        key = initial_probe_key(cfg) if at == 0 else None
+        with _initial_lock:
+            kept = _INITIAL_PROBES.get(key) if key is not None else None
+            if kept is not None:
+                _INITIAL_PROBES.move_to_end(key)
+        if kept is not None:       # the same weights, batch and operators: only the EoS ratio has this LR
+            results = {v: dataclasses.replace(r, eos_ratio=edge_of_stability(r.eigenvalue, lr, v, o.betas[0]),
+                                              seconds=0.0) for v, r in kept.items()}
+        else:
+            results = probe_model(model, lambda m: task.loss(m(px), py), variants=variants, optimizer=opt, lr=lr,
+                                  beta1=o.betas[0], warm=warm, tol=probes.tol, max_iter=probes.max_iter,
+                                  generator=torch.Generator().manual_seed(cfg.seed), workspace=krylov)
+            if key is not None:
+                with _initial_lock:
+                    _INITIAL_PROBES[key] = results
+                    while len(_INITIAL_PROBES) > _INITIAL_KEPT:
+                        _INITIAL_PROBES.popitem(last=False)
         for name, res in results.items():
             warm[name] = res.eigenvector
             eos = res.eos_ratio if res.eos_ratio is not None else math.nan
