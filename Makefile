@@ -59,11 +59,12 @@ validate: install
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
 
-# The whole-sweep benches (bench/sweep.py: the demo three ways, ~30 min; bench/reads.py: readers under load)
-# run with BENCH_SWEEP=1; the others take a few minutes in all.
+# The whole-sweep benches (bench/sweep.py: the demo four ways, ~25 min; bench/reads.py: readers under load)
+# run with BENCH_SWEEP=1; the others take about 10 minutes in all.
 bench: install
 	$(PY) bench/sharpness.py
 	$(PY) bench/adaptive.py
 	$(PY) bench/calibration.py
 	$(PY) bench/optimizer.py
+	$(PY) bench/stacking.py
 	@if [ "$(BENCH_SWEEP)" = "1" ]; then $(PY) bench/sweep.py && $(PY) bench/reads.py; fi

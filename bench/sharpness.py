@@ -1,6 +1,7 @@
 """Cost of a sharpness probe, as ratios measured in one run (one torch thread).
 
-For an MLP (depth 4, batch 128, μP, AdamW) at widths 64…1024 it prints:
+For an MLP (depth 4, batch 128, μP, AdamW) at widths 64…1024, each probe solved to a residual of
+``--tol``·λ (default: a sweep's, 1e-2), it prints:
   * HVPs per probe, cold (random start) and warm (previous eigenvector, after one training step),
   * probe time / training-step time (cold and warm),
   * one HVP / one gradient (double backprop with the gradient graph kept),
@@ -8,7 +9,7 @@ For an MLP (depth 4, batch 128, μP, AdamW) at widths 64…1024 it prints:
     Hessians on the GPT, see paramz/sharpness/hessian.py),
   * the training step's FLOP rate / the measured float32 matmul peak.
 
-    .venv/bin/python bench/sharpness.py [--widths 64 128 256 512 1024] [--repeats 5]
+    .venv/bin/python bench/sharpness.py [--widths 64 128 256 512 1024] [--repeats 5] [--tol 1e-2]
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from torch.func import functional_call, grad, jvp
 
 import paramz
 from paramz.sharpness import hvp_operator, probe_model
+from sweeps.spec.sweep import SharpnessSpec
 
 
 def median_time(fn, repeats: int) -> float:
@@ -40,7 +42,7 @@ def matmul_peak(n: int = 1024, repeats: int = 5) -> float:
     return 2 * n ** 3 / median_time(lambda: a @ b, repeats)
 
 
-def bench_width(width: int, repeats: int, peak: float) -> dict[str, float]:
+def bench_width(width: int, repeats: int, peak: float, tol: float) -> dict[str, float]:
     torch.manual_seed(0)
     model = paramz.models.build("mlp", width=width, depth=4, d_in=64, d_out=10)
     paramz.parameterize(model, "mup", base_width=64)
@@ -71,9 +73,9 @@ def bench_width(width: int, repeats: int, peak: float) -> dict[str, float]:
         step()
         gen = torch.Generator().manual_seed(1)
         start = time.perf_counter()
-        cold = probe_model(model, loss_fn, generator=gen)["raw"]
+        cold = probe_model(model, loss_fn, generator=gen, tol=tol)["raw"]
         mid = time.perf_counter()
-        warm = probe_model(model, loss_fn, warm=previous, generator=gen)["raw"]
+        warm = probe_model(model, loss_fn, warm=previous, generator=gen, tol=tol)["raw"]
         end = time.perf_counter()
         previous = {"raw": warm.eigenvector}
         cold_hvps.append(cold.hvps), warm_hvps.append(warm.hvps)
@@ -90,15 +92,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--widths", type=int, nargs="+", default=[64, 128, 256, 512, 1024])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--tol", type=float, default=SharpnessSpec().tol, help="residual tolerance of each probe")
     args = parser.parse_args()
     torch.set_num_threads(1)
     peak = matmul_peak()
-    print(f"float32 matmul peak (1 thread, 1024²): {peak / 1e9:.1f} GFLOP/s")
+    print(f"float32 matmul peak (1 thread, 1024²): {peak / 1e9:.1f} GFLOP/s; probes to a residual of {args.tol:g}·λ")
     cols = ["width", "params", "hvp_cold", "hvp_warm", "probe/step cold", "probe/step warm", "hvp/grad",
             "func/dbl", "step/peak"]
     print(" ".join(f"{c:>15}" for c in cols))
     for width in args.widths:
-        row = bench_width(width, args.repeats, peak)
+        row = bench_width(width, args.repeats, peak, args.tol)
         print(" ".join(f"{row[c]:>15.0f}" if c in ("width", "params") else f"{row[c]:>15.2f}" for c in cols),
               flush=True)
 

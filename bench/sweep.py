@@ -16,7 +16,7 @@ single-thread fp32 matmul peak measured in the same run; where each paramz trial
 (the trials' ``time/*`` metrics) and the dispatch/store overhead left over; and whether paramz and
 the loop agree on every final loss (bitwise: the same code on the same arithmetic).
 
-    .venv/bin/python bench/sweep.py                        # the demo spec: ~30 minutes on 2 cores
+    .venv/bin/python bench/sweep.py                        # the demo spec: ~25 minutes on 2 cores
     .venv/bin/python bench/sweep.py --seeds 1 --skip-tune  # a quarter of it, two ways
 """
 

@@ -168,7 +168,7 @@ def run_trial(cfg: TrialConfig, report: Report | None = None, every: float = 2.0
         key = initial_probe_key(cfg) if at == 0 else None
         with _initial_lock:
             kept = _INITIAL_PROBES.get(key) if key is not None else None
-            if kept is not None:
+            if key is not None and kept is not None:
                 _INITIAL_PROBES.move_to_end(key)
         if kept is not None:       # the same weights, batch and operators: only the EoS ratio has this LR
             results = {v: dataclasses.replace(r, eos_ratio=edge_of_stability(r.eigenvalue, lr, v, o.betas[0]),

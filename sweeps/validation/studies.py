@@ -1,7 +1,7 @@
 """The studies `make validate` runs: each a sweep spec, the claim it tests and why its settings.
 
 A *profile* is a set of studies plus the prediction check. ``full`` is what `make validate` runs
-(about 50 minutes on 2 cores); ``smoke`` runs the same code path on toy sizes in seconds (the tests).
+(about 55 minutes on 2 cores); ``smoke`` runs the same code path on toy sizes in seconds (the tests).
 """
 
 from __future__ import annotations
@@ -100,17 +100,21 @@ FULL = Profile("full", (
                 parameterizations=[{"name": "mup"}, {"name": "depth-mup"}, {"name": "completep"}],
                 base_width=128, base_depth=2, widths=[128], depths=[2, 4, 8, 16, 32],
                 lr={"log2_min": -12, "log2_max": -4, "log2_step": 1}, optimizer={"name": "adamw"}, steps=300,
-                batch_size=64, eval_every=100, seeds=[0, 1, 2], sharpness={"probes": 0}),
-          "Depths 2 to 32 (16×) at width 128 with two-layer residual blocks; three seeds, nine LRs one octave "
-          "apart. Both depth rules should hold the optimum; μP alone (no branch multiplier) should move it or "
-          "lose loss as depth grows.", ("depth-mup", "completep"), ("mup",)),
+                batch_size=64, eval_every=100, seeds=[0, 1, 2, 3, 4], sharpness={"probes": 0}),
+          "Depths 2 to 32 (16×) at width 128 with two-layer residual blocks; nine LRs one octave apart (μP alone "
+          "needs the high end at depth 32). Both depth rules should hold the optimum; μP alone (no branch "
+          "multiplier) should move it or lose loss as depth grows. Five seeds: with three (measured here) the "
+          "optima at depths 2 and 4 carried ±1 octave of seed scatter and CompleteP's slope, −0.20 [−0.45, +0.06], "
+          "straddled the tolerance.", ("depth-mup", "completep"), ("mup",)),
     Study("depth-gpt", "Depth, pre-LN GPT on bytes: μP against CompleteP", "depth", _spec(
         "validate-depth-gpt", _GPT_BYTES, parameterizations=[{"name": "mup"}, {"name": "completep"}],
         base_width=64, base_depth=2, widths=[64], depths=[2, 4, 8, 16],
-        lr={"log2_min": -12, "log2_max": -4, "log2_step": 1}, optimizer=_GPT_OPTIMIZER, steps=200, batch_size=16,
-        eval_every=100, seeds=[0, 1], sharpness={"probes": 0}),
+        lr={"log2_min": -10, "log2_max": -4, "log2_step": 1}, optimizer=_GPT_OPTIMIZER, steps=200, batch_size=16,
+        eval_every=100, seeds=[0, 1, 2], sharpness={"probes": 0}),
         "The depth claim on the second family: 2 to 16 blocks (8×) at width 64, the GPT settings of the width "
-        "study, two seeds.", ("completep",), ("mup",)),
+        "study. Seven LRs from 2^-10: every optimum measured here lay between 2^-7.5 and 2^-6, so the grid "
+        "keeps two octaves on either side. Three seeds: with two (measured here) CompleteP's slope, −0.25 "
+        "[−0.36, −0.14], straddled the tolerance.", ("completep",), ("mup",)),
 ), PredictionCheck("width-mlp", factor=4, half_range=1.0, step=0.5, seeds=(0, 1)))
 
 

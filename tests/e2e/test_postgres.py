@@ -15,7 +15,8 @@ def test_two_services_on_one_postgresql_never_run_a_sweep_twice(serve, postgres_
         assert status == 202, created
         ids.append(created["id"])
     for sweep_id in ids:   # each sweep, whichever server it was posted to, is visible to and finished for both
-        done = second.wait(sweep_id, lambda d: d["status"] == "completed", timeout=180)
+        # completed and its lease given back (the runner sets the status, then releases the lease)
+        done = second.wait(sweep_id, lambda d: d["status"] == "completed" and d["runner"] is None, timeout=180)
         assert done["counts"] == {"completed": 8} and first.get(f"/api/v1/sweeps/{sweep_id}") == done
         trials = first.get(f"/api/v1/sweeps/{sweep_id}/trials?limit=100")["data"]
         assert len(trials) == 8 and all(t["attempts"] == 1 for t in trials)                # none ran twice
