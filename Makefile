@@ -52,7 +52,7 @@ demo: install
 	@if [ "$(DEMO_SERVE)" != "0" ]; then $(PY) -m service.cli serve --store sqlite:///out/paramz.db --port $(DEMO_PORT); fi
 
 # The papers' claims reproduced by the tool (width, depth, sharpness, a prediction 4x beyond the swept widths):
-# about 50 minutes on 2 cores; writes docs/validation/ (report.md, figures). Resumes from out/validate.db.
+# about 45 minutes on 2 cores; writes docs/validation/ (report.md, figures). Resumes from out/validate.db.
 validate: install
 	$(PY) -m sweeps.cli validate $(VALIDATE_ARGS)
 
@@ -67,4 +67,5 @@ bench: install
 	$(PY) bench/calibration.py
 	$(PY) bench/optimizer.py
 	$(PY) bench/stacking.py
+	$(PY) bench/probe_share.py
 	@if [ "$(BENCH_SWEEP)" = "1" ]; then $(PY) bench/sweep.py && $(PY) bench/reads.py; fi

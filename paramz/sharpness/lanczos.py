@@ -1,8 +1,10 @@
 """Top eigenpairs of a symmetric operator given only as a matrix-vector product.
 
-Lanczos with full reorthogonalisation (the Krylov basis is small, ≤ ~100 vectors, so the
-O(m²·P) cost is cheap next to a Hessian-vector product). Two traps of the standalone tools are
-avoided on purpose:
+Lanczos with full reorthogonalisation. The basis is small (≤ ~100 vectors) but each vector is as
+long as the model: at a million parameters, reorthogonalising vector by vector cost more than the
+Hessian-vector products themselves (measured here), so the basis is kept as the rows of
+preallocated blocks (`Workspace`) and projected out with matrix-vector products. Two traps of the
+standalone tools are avoided on purpose:
 
 * Stopping: on the residual ``‖Av − θv‖ ≤ tol·|θ|`` of every wanted Ritz pair, never on the relative
   change of θ between iterations (that rule under-reported λ_max by up to 4% here when the spectral

@@ -1,8 +1,8 @@
 """What a sweep says: transfer curves and verdicts, the optimal LR at any scale, sharpness series.
 
 All numbers come from `sweeps.application.report`, the same typed report the CLI renders, so the
-CLI, the API and the dashboards never disagree. They are recomputed from the store on each call,
-so they follow a running sweep.
+CLI, the API and the dashboards never disagree. They follow a running sweep: each answer is kept
+under the sweep's revision (`service.httpcache`) and computed again once anything it rests on changed.
 """
 
 from __future__ import annotations

@@ -305,6 +305,10 @@ def verdict(fit: TransferFit, tolerance: float = TOLERANCE, optima: Sequence[Opt
         span = f"{slope:+.2f} octaves per doubling of {axis}, 95% [{low:+.2f}, {high:+.2f}], tolerance ±{tolerance:.2f}"
         if -tolerance <= low and high <= tolerance:
             outcome, text = "transfers", f"transfers ({span})"
+            if low > 0 or high < 0:   # within the tolerance, yet resolved from zero: say how far it moves
+                ratio = rng[1] / rng[0]
+                text += (f"; not zero: η* moves {slope * math.log2(ratio):+.2f} octaves over the swept {ratio:g}× "
+                         f"(the law's predictions include it)")
         elif low > tolerance or high < -tolerance:
             outcome, text = "drifts", f"drifts ({span})"
         else:

@@ -24,7 +24,7 @@ def _add_parser(sub: Any) -> None:
     p = sub.add_parser("validate", help="reproduce the papers' transfer claims (width, depth, sharpness, a "
                                         "prediction beyond the swept widths) and write a report with figures")
     p.add_argument("--profile", choices=sorted(PROFILES), default="full",
-                   help="full: the report's studies (~50 min on 2 cores); smoke: toy sizes, seconds")
+                   help="full: the report's studies (~45 min on 2 cores); smoke: toy sizes, seconds")
     p.add_argument("--out", default="docs/validation", help="folder of report.md and its figures")
     p.add_argument("--store", default="sqlite:///out/validate.db",
                    help="database URL of the studies' sweeps (a rerun resumes from it)")

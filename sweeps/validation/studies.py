@@ -1,7 +1,7 @@
 """The studies `make validate` runs: each a sweep spec, the claim it tests and why its settings.
 
 A *profile* is a set of studies plus the prediction check. ``full`` is what `make validate` runs
-(about 55 minutes on 2 cores); ``smoke`` runs the same code path on toy sizes in seconds (the tests).
+(about 45 minutes on 2 cores); ``smoke`` runs the same code path on toy sizes in seconds (the tests).
 """
 
 from __future__ import annotations

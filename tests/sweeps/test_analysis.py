@@ -110,6 +110,22 @@ def test_known_drift_is_recovered_and_called_drifts_and_flat_is_called_transfers
     assert fits["mup"].c == pytest.approx(-7.5, abs=0.3)
 
 
+def test_a_small_drift_inside_the_tolerance_transfers_and_says_it_is_not_zero():
+    widths = (64, 128, 256, 512, 1024, 2048)                    # -0.15 octave per doubling, seeds that agree
+    trials = synthetic(lambda w, d: -8.0 - 0.15 * math.log2(w / 64), widths=widths, seeds=range(3))
+    optima = optimal_lr_per_scale(trials)
+    fit = fit_transfer_law(optima, base_width=64, base_depth=2)["p"]
+    v = verdict(fit, optima=optima)["width"]
+    assert v.outcome == "transfers" and v.high < 0
+    assert v.text.endswith(f"not zero: η* moves {fit.a * 5:+.2f} octaves over the swept 32× "
+                           "(the law's predictions include it)")
+    assert fit.a * 5 == pytest.approx(-0.75, abs=0.1)
+    flat = fit_transfer_law(optimal_lr_per_scale(synthetic(lambda w, d: -8.0, widths=widths, seeds=range(3),
+                                                           noise=0.002)), base_width=64, base_depth=2)["p"]
+    flat_v = verdict(flat)["width"]
+    assert flat_v.low <= 0 <= flat_v.high and "not zero" not in flat_v.text   # an interval holding 0: nothing more
+
+
 def test_inconclusive_near_the_tolerance_or_with_too_little_data_and_what_would_settle_it():
     widths = (64, 128, 256, 512, 1024, 2048)
     near = synthetic_trials(lambda w, d: -12 + TOLERANCE * math.log2(w / 64), grid=GRID, widths=widths,
