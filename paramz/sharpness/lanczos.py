@@ -19,6 +19,7 @@ All arithmetic of the small tridiagonal problem is float64.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -60,21 +61,26 @@ class EigenResult:
         return self.eigenvectors[0]
 
 
-def _start_vector(dim: int, v0: torch.Tensor | None, dtype: torch.dtype, generator: torch.Generator | None,
-                  warm_mix: float) -> torch.Tensor:
+def _draw(dim: int, dtype: torch.dtype, generator: torch.Generator | None) -> torch.Tensor:
     rand = torch.randn(dim, dtype=dtype, generator=generator)
-    rand /= rand.norm()
+    return rand.div_(rand.norm())
+
+
+def _start_vector(out: torch.Tensor, v0: torch.Tensor | None, generator: torch.Generator | None, warm_mix: float,
+                  draws: _Draws | None = None) -> torch.Tensor:
+    """Writes the unit start vector into ``out`` (a basis row) and returns it."""
+    dim = out.numel()
+    rand = draws.draw(generator) if draws is not None else _draw(dim, out.dtype, generator)
     if v0 is None:
-        return rand
+        return out.copy_(rand)
     if v0.numel() != dim:
         raise ConfigError(f"v0: has {v0.numel()} entries, the operator acts on {dim}; pass the eigenvector "
                           "of a probe of the same parameters")
-    v = v0.reshape(-1).to(dtype)
-    v = v / v.norm()
+    out.copy_(v0.reshape(-1))
     # A little random direction keeps a new top eigenvector reachable when the old one is
     # (nearly) invariant: pure v0 would stop at once on a stale eigenvalue.
-    v = (1 - warm_mix) * v + warm_mix * rand
-    return v / v.norm()
+    out.mul_((1 - warm_mix) / float(out.norm())).add_(rand, alpha=warm_mix)
+    return out.div_(out.norm())
 
 
 def lanczos(matvec: MatVec, dim: int, *, k: int = 1, max_iter: int = 100, tol: float = 1e-4,
@@ -113,21 +119,21 @@ def lanczos(matvec: MatVec, dim: int, *, k: int = 1, max_iter: int = 100, tol: f
     work = workspace if workspace is not None and (workspace.dim, workspace.dtype) == (dim, dtype) \
         else Workspace(dim, dtype)
     basis, products, w = work.start()     # q_0, q_1, ... ; A·q_j (for the exact residual at the end); scratch
-    basis.append(_start_vector(dim, v0, dtype, generator, warm_mix))
+    _start_vector(basis.next_row(), v0, generator, warm_mix, work.draws)
     alphas: list[float] = []
     betas: list[float] = []
     theta = s = torch.empty(0)  # set in the first iteration (m_max ≥ 1)
     converged = False
     for j in range(m_max):
         q = basis.row(j)
-        w.copy_(products.append(matvec(q).reshape(-1)))
-        alphas.append(float(w @ q))
-        # the three-term recurrence, then full reorthogonalisation against every basis vector
-        w.sub_(q, alpha=alphas[-1])
+        aq = products.append(matvec(q).reshape(-1))
+        alphas.append(float(aq @ q))
+        # the three-term recurrence, then full reorthogonalisation against every basis vector (each pass
+        # over the vectors counts at a million parameters: w is written once, its norm taken once)
+        torch.add(aq, q, alpha=-alphas[-1], out=w)
         if j > 0:
             w.sub_(basis.row(j - 1), alpha=betas[-1])
-        basis.orthogonalize(w)
-        beta = float(w.norm())
+        beta = basis.orthogonalize(w)
         T = torch.diag(torch.tensor(alphas, dtype=torch.float64))
         if j > 0:
             off = torch.tensor(betas, dtype=torch.float64)
@@ -144,7 +150,7 @@ def lanczos(matvec: MatVec, dim: int, *, k: int = 1, max_iter: int = 100, tol: f
         if j + 1 == m_max:
             break
         betas.append(beta)
-        basis.append(w.div_(beta))
+        torch.div(w, beta, out=basis.next_row())
     # Ritz vectors Qs and their exact residuals (AQ)s − θ·Qs.
     coef = s.to(dtype).T
     vecs, avecs = basis.combine(coef), products.combine(coef)
@@ -162,11 +168,44 @@ class Workspace:
         self.dim, self.dtype = dim, dtype
         self.basis, self.products = _Rows(dim, dtype), _Rows(dim, dtype)
         self.scratch = torch.empty(dim, dtype=dtype)
+        self.draws = _Draws(dim, dtype)
 
     def start(self) -> tuple[_Rows, _Rows, torch.Tensor]:
         """Empties the rows (their memory stays) and hands them out with the scratch vector."""
         self.basis.n = self.products.n = 0
         return self.basis, self.products, self.scratch
+
+
+class _Draws:
+    """The random unit directions a workspace's solves started from, by the generator state they came from.
+
+    A trial restarts one generator from its seed at every probe, so its solves draw the same few
+    directions again and again; drawing two million normals cost ~20 ms here, a tenth of a warm probe.
+    Each is kept with the generator's state before and after the draw, and handing one out moves the
+    generator on exactly as drawing it would: the solves are bitwise the same as without the cache.
+    """
+
+    KEPT = 3   # one per operator a probe solves (raw, lr, adam)
+
+    def __init__(self, dim: int, dtype: torch.dtype) -> None:
+        self.dim, self.dtype = dim, dtype
+        self._kept: OrderedDict[bytes, tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
+
+    def draw(self, generator: torch.Generator | None) -> torch.Tensor:
+        """The next unit direction of ``generator`` (None: torch's global RNG, which is not kept)."""
+        if generator is None:
+            return _draw(self.dim, self.dtype, None)
+        key = generator.get_state().numpy().tobytes()
+        if key in self._kept:
+            self._kept.move_to_end(key)
+            vector, after = self._kept[key]
+            generator.set_state(after)
+            return vector
+        vector = _draw(self.dim, self.dtype, generator)
+        self._kept[key] = (vector, generator.get_state())
+        while len(self._kept) > self.KEPT:
+            self._kept.popitem(last=False)
+        return vector
 
 
 class _Rows:
@@ -188,14 +227,17 @@ class _Rows:
     def __len__(self) -> int:
         return self.n
 
-    def append(self, vector: torch.Tensor) -> torch.Tensor:
-        """Stores a copy of ``vector`` as the next row and returns that row."""
+    def next_row(self) -> torch.Tensor:
+        """The next row, uninitialised, now counted in the rows."""
         if self.n == len(self.blocks) * self.BLOCK:
             self.blocks.append(torch.empty(self.BLOCK, self.dim, dtype=self.dtype))
         row = self.row(self.n)
-        row.copy_(vector)
         self.n += 1
         return row
+
+    def append(self, vector: torch.Tensor) -> torch.Tensor:
+        """Stores a copy of ``vector`` as the next row and returns that row."""
+        return self.next_row().copy_(vector)
 
     def row(self, i: int) -> torch.Tensor:
         return self.blocks[i // self.BLOCK][i % self.BLOCK]
@@ -204,16 +246,20 @@ class _Rows:
         full, rest = divmod(self.n, self.BLOCK)
         return self.blocks[:full] + ([self.blocks[full][:rest]] if rest else [])
 
-    def orthogonalize(self, w: torch.Tensor) -> None:
-        """Removes from ``w`` (in place) its components along every row: classical Gram-Schmidt, with
-        a second pass when the first removed much (Daniel-Gragg-Kaufman-Stewart: ‖w‖ fell below 1/√2
-        of what it was), which with the three-term recurrence done first is rare."""
+    def orthogonalize(self, w: torch.Tensor) -> float:
+        """Removes from ``w`` (in place) its components along every row and returns its norm after:
+        classical Gram-Schmidt, with a second pass when the first removed much
+        (Daniel-Gragg-Kaufman-Stewart: ‖w‖ fell below 1/√2 of what it was), which with the three-term
+        recurrence done first is rare."""
+        norm = float(w.norm())
         for _ in range(2):
-            before = float(w.norm())
+            before = norm
             for block in self._filled():
                 w.addmv_(block.T, block @ w, alpha=-1)
-            if float(w.norm()) >= 0.7071 * before:
+            norm = float(w.norm())
+            if norm >= 0.7071 * before:
                 break
+        return norm
 
     def combine(self, coef: torch.Tensor) -> torch.Tensor:
         """``coef @ rows``: one combination of the rows per row of ``coef`` (shape ``(r, n)``)."""
@@ -237,7 +283,7 @@ def power_iteration(matvec: MatVec, dim: int, *, max_iter: int = 500, tol: float
     """
     if not tol > 0:
         raise ConfigError(f"tol: must be positive, got {tol}")
-    v = _start_vector(dim, v0, dtype, generator, warm_mix)
+    v = _start_vector(torch.empty(dim, dtype=dtype), v0, generator, warm_mix)
     shift, matvecs, theta, res, it = 0.0, 0, 0.0, float("inf"), 0
     for _ in range(2):  # second pass only if the dominant eigenvalue was negative
         for it in range(1, max_iter + 1):  # noqa: B007 - `it` is reported after the loop
@@ -252,6 +298,6 @@ def power_iteration(matvec: MatVec, dim: int, *, max_iter: int = 500, tol: float
         if theta >= 0 or shift != 0.0:
             break
         shift = theta  # A − θI has λ_max − θ ≥ 0 as its dominant eigenvalue
-        v = _start_vector(dim, None, dtype, generator, warm_mix)
+        v = _start_vector(torch.empty(dim, dtype=dtype), None, generator, warm_mix)
     return EigenResult(torch.tensor([theta], dtype=torch.float64), v[None], torch.tensor([res], dtype=torch.float64),
                        it, matvecs, res <= tol * max(abs(theta), 1e-30), "power")

@@ -10,7 +10,9 @@ store keeps them apart, as live metrics, until the trial finishes).
 The probe at step 0 is the same for every LR of one (model, width, depth, seed): the initial weights,
 the probe batch and the operators do not depend on the LR (only the EoS ratio does). A worker keeps the
 last few such probes and reuses them for the other LRs (`initial_probe_key`), with the same records
-(the HVP count is the solve's), so a grid of 8 LRs solves its step-0 probes once per worker.
+(the HVP count is the solve's), so a grid of 8 LRs solves its step-0 probes once per worker. It also
+keeps the last trials' Krylov workspaces (memory already mapped, random starts already drawn), which
+change no number: a kept random start moves the generator exactly as drawing it would.
 
 Divergence is data: a NaN/inf loss, or a loss above ``divergence_factor`` × the initial loss, stops
 the trial as ``diverged`` at that step.
@@ -76,6 +78,24 @@ Report = Callable[[list[Metric]], None]
 _INITIAL_PROBES: OrderedDict[str, dict[str, Probe]] = OrderedDict()   # initial_probe_key → the step-0 probe
 _INITIAL_KEPT = 4
 _initial_lock = threading.Lock()
+_WORKSPACES: OrderedDict[int, Workspace] = OrderedDict()   # parameter count → a finished trial's Krylov memory
+_WORKSPACES_KEPT = 2
+
+
+def _take_workspace(dim: int) -> Workspace:
+    """A Krylov workspace for ``dim`` parameters: the last trial of that size's, or a new one. Taken out
+    while a trial uses it (two trials at once in one process never share one); its pages are already
+    mapped and its random starts drawn (a trial of the same seed draws the same ones)."""
+    with _initial_lock:
+        kept = _WORKSPACES.pop(dim, None)
+    return kept if kept is not None else Workspace(dim)
+
+
+def _keep_workspace(workspace: Workspace) -> None:
+    with _initial_lock:
+        _WORKSPACES[workspace.dim] = workspace
+        while len(_WORKSPACES) > _WORKSPACES_KEPT:
+            _WORKSPACES.popitem(last=False)
 
 
 def initial_probe_key(cfg: TrialConfig) -> str:
@@ -138,7 +158,7 @@ def run_trial(cfg: TrialConfig, report: Report | None = None, every: float = 2.0
     probe_at = set(probe_steps(cfg.steps, probes.probes))
     metrics: list[Metric] = []
     warm: dict[str, torch.Tensor] = {}
-    krylov = Workspace(sum(p.numel() for p in model.parameters() if p.requires_grad)) if probe_at else None
+    krylov = _take_workspace(sum(p.numel() for p in model.parameters() if p.requires_grad)) if probe_at else None
     initial = last_train = None
     status, diverged_step, step = TrialState.COMPLETED, None, 0
     sent, last_report = 0, time.perf_counter()
@@ -223,6 +243,8 @@ def run_trial(cfg: TrialConfig, report: Report | None = None, every: float = 2.0
             probe(cfg.steps)
         if not math.isfinite(final_eval):
             status, diverged_step, final_eval = TrialState.DIVERGED, cfg.steps, None
+    if krylov is not None:
+        _keep_workspace(krylov)
     steps_done = step + 1 if status is TrialState.COMPLETED else step
     metrics.extend((steps_done, f"time/{phase}", seconds) for phase, seconds in clock.seconds.items())
     return TrialResult(status, steps_done, last_train, final_eval, diverged_step, time.perf_counter() - start,

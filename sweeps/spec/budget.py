@@ -10,7 +10,8 @@ exact parameter count, any family a plugin adds). The estimate, in bytes, is the
   every Linear and Embedding module, plus attention scores (batch × tokens² × heads × layers) for a
   model with ``d_head``;
 * the Krylov basis of a Hessian probe and its products: 4 bytes × params × 2 × ``max_iter`` (rounded
-  up to the blocks of 8 rows the solver allocates);
+  up to the blocks of 8 rows the solver allocates), plus a scratch vector and the random start kept
+  for each operator probed (one per variant, three at most);
 * the task's data (held-out set, a teacher network, a corpus) where the task declares it.
 
 It is a deliberately simple upper-ish bound, good to the factor of 2 a budget needs, not a profile.
@@ -66,7 +67,7 @@ def estimate(spec: Any) -> Estimate:
     params = sum(p.numel() for p in model.parameters())
     state = 4 * params * (4 if spec.optimizer.name == "adamw" else 3)
     if spec.sharpness.probes:
-        state += 4 * params * 2 * 8 * -(-spec.sharpness.max_iter // 8)
+        state += 4 * params * (2 * 8 * -(-spec.sharpness.max_iter // 8) + 1 + min(3, len(spec.sharpness.variants)))
     tokens = int(getattr(config, "seq_len", 1)) if hasattr(config, "d_head") or task.DIMS and "seq_len" in task.DIMS \
         else 1
     outputs = sum(m.out_features if isinstance(m, nn.Linear) else m.embedding_dim

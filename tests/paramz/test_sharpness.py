@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -9,7 +11,7 @@ from torch import nn
 from torch.func import functional_call
 
 import paramz
-from paramz.sharpness import diagonal_scale, flatten, probe_model, top_eigenvalue, unflatten
+from paramz.sharpness import Workspace, diagonal_scale, flatten, probe_model, top_eigenvalue, unflatten
 
 
 def quadratic(eigenvalues, seed=0):
@@ -129,6 +131,26 @@ def test_the_sweeps_default_tolerance_holds_against_dense_eigvalsh(kind, seed, s
         assert probes[variant].eigenvalue == pytest.approx(dense, rel=tol), variant
 
 
+@pytest.mark.parametrize("kind", ["mlp", "gpt"])
+def test_lr_without_a_warm_start_starts_from_this_probes_raw_eigenvector(kind):
+    """μP's LR ratios are constant per group, so D^½HD^½'s top eigenvector is close to H's: solved after
+    ``raw``, ``lr`` needs fewer HVPs than alone (here 5-7 against 7-12), at the same accuracy."""
+    after_raw = alone = 0
+    for seed in range(4):
+        model, x, loss = small_model(kind, seed)
+        opt = train(model, x, loss, 1)
+        h = dense_hessian(model, loss, x)
+        root = flatten(diagonal_scale(opt, "lr", list(model.parameters()))).sqrt()
+        dense = torch.linalg.eigvalsh(root[:, None] * h * root[None, :])[-1].item()
+        kwargs = dict(optimizer=opt, lr=3e-3, tol=1e-2, max_iter=30, generator=torch.Generator().manual_seed(seed))
+        probe_loss = functools.partial(lambda loss, x, m: loss(m(x)), loss, x)
+        both = probe_model(model, probe_loss, variants=("raw", "lr"), **kwargs)["lr"]
+        assert both.eigenvalue == pytest.approx(dense, rel=1e-2)
+        after_raw += both.hvps
+        alone += probe_model(model, probe_loss, variants=("lr",), **kwargs)["lr"].hvps
+    assert after_raw < 0.8 * alone, (after_raw, alone)
+
+
 def test_sp_lr_variant_is_the_raw_operator_solved_once():
     torch.manual_seed(0)
     model = paramz.models.build("mlp", width=32, depth=1, d_in=8, d_out=4)
@@ -174,6 +196,34 @@ def test_warm_start_cuts_hvps_on_consecutive_probes():
         warm += res.hvps
         previous = {"raw": res.eigenvector}
     assert warm < 0.75 * cold, (warm, cold)
+
+
+def test_a_kept_workspace_solves_bitwise_as_fresh_ones_and_moves_the_generator_alike():
+    """A workspace keeps the random starts it drew, by generator state: a trial's probes restart one
+    generator from its seed each time, and reusing a draw must change nothing, the generator included."""
+    model, x, loss = small_model("mlp", 4)
+    opt = paramz.make_optimizer(model, "adamw", lr=1e-3)
+    dim = sum(p.numel() for p in model.parameters())
+    kept = Workspace(dim, torch.float64)
+    for _ in range(3):
+        opt.zero_grad()
+        loss(model(x)).backward()
+        opt.step()
+        runs = []
+        for workspace in (kept, Workspace(dim, torch.float64), None):
+            gen = torch.Generator().manual_seed(7)
+            res = probe_model(model, lambda m: loss(m(x)), variants=("raw", "lr", "adam"), optimizer=opt, lr=1e-3,
+                              generator=gen, workspace=workspace)
+            runs.append(({v: (r.eigenvalue, r.residual, r.hvps) for v, r in res.items()},
+                         {v: r.eigenvector for v, r in res.items()}, gen.get_state()))
+        (values, vectors, state), *others = runs
+        for other_values, other_vectors, other_state in others:
+            assert other_values == values
+            assert all(torch.equal(vectors[v], other_vectors[v]) for v in vectors)
+            assert torch.equal(other_state, state)         # the generator moved on as if it had drawn
+    assert len(kept.draws._kept) == 3                       # one start per operator, drawn once, reused
+    other = torch.Generator().manual_seed(8)                 # another state: a new draw, not a kept one
+    assert not torch.equal(kept.draws.draw(other), kept.draws.draw(torch.Generator().manual_seed(7)))
 
 
 def test_probe_uses_eval_mode_restores_it_and_leaves_grads_alone():

@@ -1,4 +1,5 @@
-"""One trial: the step-0 probe shared by the LRs of one model, with the records a fresh solve gives."""
+"""One trial: the step-0 probe shared by the LRs of one model and the Krylov workspace kept across trials,
+with the records a fresh solve gives."""
 
 from __future__ import annotations
 
@@ -25,10 +26,13 @@ def test_the_step0_probe_is_solved_once_per_model_and_its_records_are_a_fresh_so
     real = trial.probe_model
     monkeypatch.setattr(trial, "probe_model", lambda *a, **k: (solves.append(1), real(*a, **k))[1])
     trial._INITIAL_PROBES.clear()
+    trial._WORKSPACES.clear()
     shared = [trial.run_trial(c) for c in configs]
     assert len(solves) == 4 * 3 - 2                   # the second LR of each seed reuses its step-0 probe
+    assert len(trial._WORKSPACES) == 1                # and each trial the previous one's Krylov workspace
     for cfg, result in zip(configs, shared):
         trial._INITIAL_PROBES.clear()                 # every trial alone, solving its own step-0 probe
+        trial._WORKSPACES.clear()                     # in a fresh workspace, drawing its own random starts
         monkeypatch.setattr(trial, "probe_model", real)
         fresh = trial.run_trial(cfg)
         assert _records(result) == _records(fresh)     # bitwise: values, EoS ratio at this LR, HVP counts
