@@ -24,7 +24,7 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from paramz.errors import ConfigError, unknown_name
-from paramz.sharpness.lanczos import EigenResult, Workspace, lanczos, power_iteration
+from paramz.sharpness.lanczos import EigenResult, MatVec, Operator, Workspace, lanczos, power_iteration
 
 VARIANTS = ("raw", "lr", "adam")
 
@@ -42,8 +42,7 @@ def unflatten(vector: torch.Tensor, like: Sequence[torch.Tensor]) -> list[torch.
     return out
 
 
-def hvp_operator(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Tensor],
-                 ) -> Callable[[torch.Tensor], torch.Tensor]:
+def hvp_operator(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Tensor]) -> Operator:
     """``v ↦ H v`` on flat vectors, H the Hessian of ``loss_fn`` w.r.t. ``params``.
 
     Args:
@@ -51,7 +50,8 @@ def hvp_operator(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Ten
         params: the tensors (``requires_grad``) the Hessian is taken against.
 
     Returns:
-        The operator. It holds the gradient graph until it is garbage collected.
+        The operator, ``op(v)`` or ``op(v, out=buffer)``. It holds the gradient graph until it is
+        garbage collected.
 
     Raises:
         ConfigError: a parameter that does not require grad, or a loss that is not a scalar.
@@ -69,28 +69,47 @@ def hvp_operator(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Ten
     if loss.dim() != 0:
         raise ConfigError(f"loss_fn: must return a scalar, returned shape {tuple(loss.shape)}")
     grads = torch.autograd.grad(loss, params, create_graph=True, allow_unused=True)
-    live = [i for i, g in enumerate(grads) if g is not None and g.requires_grad]  # else H's block is 0
+    return _HVP(params, grads)
 
-    def matvec(v: torch.Tensor) -> torch.Tensor:
-        if not live:
-            return torch.zeros_like(v)
-        parts = unflatten(v.detach(), params)
+
+class _HVP(Operator):
+    def __init__(self, params: list[torch.Tensor], grads: Sequence[torch.Tensor | None]) -> None:
+        self.params = params
+        self.live = [i for i, g in enumerate(grads) if g is not None and g.requires_grad]  # else H's block is 0
+        self.grads = [g for g in grads if g is not None and g.requires_grad]
+
+    def __call__(self, v: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        if not self.live:
+            return torch.zeros_like(v) if out is None else out.zero_()
+        parts = unflatten(v.detach(), self.params)
         # H v = ∂(g·v)/∂θ, as the vector-Jacobian product of the gradient with v: handing v to the
         # backward as grad_outputs skips building g·v (1.3-1.7x faster than grad of the dot product here)
-        hv = torch.autograd.grad([grads[i] for i in live], params, grad_outputs=[parts[i] for i in live],
-                                 retain_graph=True, allow_unused=True)
-        return flatten([h if h is not None else torch.zeros_like(p) for h, p in zip(hv, params)]).detach()
+        hv = torch.autograd.grad(self.grads, self.params,
+                                 grad_outputs=[parts[i] for i in self.live], retain_graph=True, allow_unused=True)
+        flat = [(h if h is not None else torch.zeros_like(p)).reshape(-1) for h, p in zip(hv, self.params)]
+        return torch.cat(flat, out=out).detach() if out is not None else torch.cat(flat).detach()
 
-    return matvec
 
+def scaled(matvec: MatVec, scale: Sequence[torch.Tensor] | None) -> MatVec:
+    """``v ↦ S^½ A S^½ v`` for a per-parameter diagonal S (None: A itself).
 
-def scaled(matvec: Callable[[torch.Tensor], torch.Tensor], scale: Sequence[torch.Tensor] | None,
-           ) -> Callable[[torch.Tensor], torch.Tensor]:
-    """``v ↦ S^½ A S^½ v`` for a per-parameter diagonal S (None: A itself)."""
+    An `Operator` stays one (its products can be written in place), with one buffer for ``S^½ v``.
+    """
     if scale is None:
         return matvec
-    root = flatten(scale).detach().sqrt()
-    return lambda v: root * matvec(root * v)
+    return _Scaled(matvec, flatten(scale).detach().sqrt())
+
+
+class _Scaled(Operator):
+    def __init__(self, inner: MatVec, root: torch.Tensor) -> None:
+        self.inner, self.root = inner, root
+        self.buffer = torch.empty_like(root)
+
+    def __call__(self, v: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        inner_v = torch.mul(self.root, v.reshape(-1), out=self.buffer)
+        if isinstance(self.inner, Operator):
+            return self.inner(inner_v, out=out).mul_(self.root)
+        return torch.mul(self.inner(inner_v).reshape(-1), self.root, out=out)
 
 
 def top_eigenvalue(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Tensor], *, k: int = 1,

@@ -30,6 +30,18 @@ from paramz.errors import ConfigError
 MatVec = Callable[[torch.Tensor], torch.Tensor]
 
 
+class Operator:
+    """A symmetric operator that can write its product into a given vector: ``op(v, out=row)``.
+
+    Lanczos keeps ``A·q_j`` as a row of its workspace, so an operator that writes there directly saves an
+    allocation (a fresh page per 4 KB on first touch) and a copy per product; a plain ``v ↦ A v``
+    callable works too.
+    """
+
+    def __call__(self, v: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
 class EigenResult:
     """Top-k eigenpairs of a symmetric operator.
@@ -126,7 +138,8 @@ def lanczos(matvec: MatVec, dim: int, *, k: int = 1, max_iter: int = 100, tol: f
     converged = False
     for j in range(m_max):
         q = basis.row(j)
-        aq = products.append(matvec(q).reshape(-1))
+        aq = matvec(q, out=products.next_row()) if isinstance(matvec, Operator) \
+            else products.append(matvec(q).reshape(-1))
         alphas.append(float(aq @ q))
         # the three-term recurrence, then full reorthogonalisation against every basis vector (each pass
         # over the vectors counts at a million parameters: w is written once, its norm taken once)

@@ -11,7 +11,17 @@ from torch import nn
 from torch.func import functional_call
 
 import paramz
-from paramz.sharpness import Workspace, diagonal_scale, flatten, probe_model, top_eigenvalue, unflatten
+from paramz.sharpness import (
+    Workspace,
+    diagonal_scale,
+    flatten,
+    hvp_operator,
+    lanczos,
+    probe_model,
+    scaled,
+    top_eigenvalue,
+    unflatten,
+)
 
 
 def quadratic(eigenvalues, seed=0):
@@ -224,6 +234,31 @@ def test_a_kept_workspace_solves_bitwise_as_fresh_ones_and_moves_the_generator_a
     assert len(kept.draws._kept) == 3                       # one start per operator, drawn once, reused
     other = torch.Generator().manual_seed(8)                 # another state: a new draw, not a kept one
     assert not torch.equal(kept.draws.draw(other), kept.draws.draw(torch.Generator().manual_seed(7)))
+
+
+def test_operators_write_products_in_place_bitwise_as_a_plain_callable():
+    """The HVP and its scaled variants write into Lanczos's rows (no allocation per product); the numbers
+    must be the plain callable's, bit for bit, and a plain callable still works under `scaled`."""
+    model, x, loss = small_model("mlp", 5)
+    opt = train(model, x, loss, 3)
+    params = list(model.parameters())
+    hvp = hvp_operator(lambda: loss(model(x)), params)
+    scale = diagonal_scale(opt, "adam", params)
+    dim = sum(p.numel() for p in params)
+    v = torch.randn(dim, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    for op in (hvp, scaled(hvp, scale)):
+        out = torch.full((dim,), float("nan"), dtype=torch.float64)
+        assert op(v, out=out).data_ptr() == out.data_ptr()
+        assert torch.equal(out, op(v))
+    root = flatten(scale).sqrt()
+    assert torch.equal(scaled(hvp, scale)(v), root * hvp(root * v))
+    plain = scaled(lambda u: hvp(u), scale)          # not an Operator inside: same product
+    assert torch.equal(plain(v), root * hvp(root * v))
+    runs = [lanczos(op, dim, tol=1e-8, max_iter=40, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+            for op in (scaled(hvp, scale), lambda u: scaled(hvp, scale)(u))]
+    assert runs[0].matvecs == runs[1].matvecs
+    assert torch.equal(runs[0].eigenvalues, runs[1].eigenvalues) and torch.equal(runs[0].eigenvectors,
+                                                                                  runs[1].eigenvectors)
 
 
 def test_probe_uses_eval_mode_restores_it_and_leaves_grads_alone():
