@@ -156,6 +156,33 @@ def solve(matvec: Callable[[torch.Tensor], torch.Tensor], dim: int, *, k: int, m
                    workspace=workspace)
 
 
+def lr_ratio(group: dict, base_lr: float | None = None) -> float:
+    """A param group's LR over the base LR: its ``lr_mult`` (paramz groups), else ``lr / base_lr``.
+
+    Raises:
+        ConfigError: the group carries no ``lr_mult`` and no ``base_lr`` was given.
+    """
+    if "lr_mult" in group:
+        return float(group["lr_mult"])
+    if base_lr:
+        return float(group["lr"] / base_lr)
+    raise ConfigError("base_lr: the optimizer's groups carry no lr_mult; pass base_lr (η)")
+
+
+def operator_of(variant: str, optimizer: torch.optim.Optimizer, base_lr: float | None = None) -> str:
+    """The operator a variant's probe solves: ``lr`` is ``raw`` when every group's LR ratio is 1 (SP,
+    or μP at its base shape), so one solve serves both; ``raw`` and ``adam`` are their own.
+
+    Raises:
+        ConfigError: unknown variant, or no way to tell the LR ratio (see `lr_ratio`).
+    """
+    if variant not in VARIANTS:
+        raise unknown_name("variant", variant, VARIANTS)
+    if variant == "lr" and all(lr_ratio(g, base_lr) == 1 for g in optimizer.param_groups if g["params"]):
+        return "raw"
+    return variant
+
+
 def diagonal_scale(optimizer: torch.optim.Optimizer, variant: str, params: Sequence[torch.Tensor],
                    base_lr: float | None = None) -> list[torch.Tensor] | None:
     """The diagonal S of a variant, read off a live optimizer, for ``params`` in order.
@@ -184,13 +211,7 @@ def diagonal_scale(optimizer: torch.optim.Optimizer, variant: str, params: Seque
         group = group_of.get(id(p))
         if group is None:
             raise ConfigError(f"params[{i}]: not in the optimizer's param groups")
-        if "lr_mult" in group:
-            ratio = group["lr_mult"]
-        elif base_lr:
-            ratio = group["lr"] / base_lr
-        else:
-            raise ConfigError("base_lr: the optimizer's groups carry no lr_mult; pass base_lr (η)")
-        d = torch.full_like(p, float(ratio))
+        d = torch.full_like(p, lr_ratio(group, base_lr))
         if variant == "adam":
             state = optimizer.state.get(p, {})
             if "exp_avg_sq" not in state:

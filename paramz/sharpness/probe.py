@@ -24,7 +24,15 @@ import torch
 from torch import nn
 
 from paramz.errors import ConfigError, unknown_name
-from paramz.sharpness.hessian import VARIANTS, diagonal_scale, edge_of_stability, hvp_operator, scaled, solve
+from paramz.sharpness.hessian import (
+    VARIANTS,
+    diagonal_scale,
+    edge_of_stability,
+    hvp_operator,
+    operator_of,
+    scaled,
+    solve,
+)
 from paramz.sharpness.lanczos import EigenResult, Workspace
 
 
@@ -99,17 +107,16 @@ def probe_model(model: nn.Module, loss_fn: Callable[[nn.Module], torch.Tensor], 
         hvp = hvp_operator(lambda: loss_fn(model), params)
         solved: dict[str, EigenResult] = {}   # operator → its solution: `lr` with every ratio 1 (SP) is `raw`
         for variant in variants:
-            scale = diagonal_scale(optimizer, variant, params, base_lr=lr) if optimizer is not None else None
-            same_as_raw = scale is None or (variant == "lr" and all(bool((d == 1).all()) for d in scale))
-            key = "raw" if same_as_raw else variant
+            key = operator_of(variant, optimizer, lr) if optimizer is not None else "raw"
             reused = key in solved
             if not reused:
                 v0 = (warm or {}).get(variant)
                 if v0 is None and key == "lr" and "raw" in solved:
                     v0 = solved["raw"].eigenvector   # D^½HD^½ with D constant per group: close to H's (13 → 6 HVPs)
-                solved[key] = solve(scaled(hvp, None if same_as_raw else scale), dim, k=1, max_iter=max_iter,
-                                    tol=tol, v0=v0, method="lanczos", dtype=params[0].dtype,
-                                    generator=generator, workspace=workspace)
+                scale = diagonal_scale(optimizer, key, params, base_lr=lr) if optimizer is not None else None
+                solved[key] = solve(scaled(hvp, scale), dim, k=1, max_iter=max_iter, tol=tol, v0=v0,
+                                    method="lanczos", dtype=params[0].dtype, generator=generator,
+                                    workspace=workspace)
             res = solved[key]
             now = time.perf_counter()
             eos = edge_of_stability(res.eigenvalue, lr, variant, beta1) if lr else None

@@ -66,14 +66,14 @@ def estimate(spec: Any) -> Estimate:
         model = cls(config)
     params = sum(p.numel() for p in model.parameters())
     state = 4 * params * (4 if spec.optimizer.name == "adamw" else 3)
-    if spec.sharpness.probes:
+    if spec.sharpness.enabled:
         state += 4 * params * (2 * 8 * -(-spec.sharpness.max_iter // 8) + 1 + min(3, len(spec.sharpness.variants)))
     tokens = int(getattr(config, "seq_len", 1)) if hasattr(config, "d_head") or task.DIMS and "seq_len" in task.DIMS \
         else 1
     outputs = sum(m.out_features if isinstance(m, nn.Linear) else m.embedding_dim
                   for m in model.modules() if isinstance(m, (nn.Linear, nn.Embedding)))
     probe_batch = spec.sharpness.probe_batch_size(spec.batch_size)
-    batch = max(spec.batch_size, 3 * probe_batch if spec.sharpness.probes else 0)
+    batch = max(spec.batch_size, 3 * probe_batch if spec.sharpness.enabled else 0)
     activations = 4 * batch * tokens * outputs
     if hasattr(config, "d_head"):
         heads = width // int(config.d_head)

@@ -269,9 +269,22 @@ class SharpnessSpec(Frozen):
     ``tol`` is Lanczos's stopping rule, ``‖Hv − λv‖ ≤ tol·λ``. A residual r puts an eigenvalue within r
     of the estimate, and within r²/gap when the spectrum has a gap, so the default 1e-2 gives λ_max to
     ~1e-4 relative on our models (measured against tol 1e-6: ≤ 2e-4), at 25% fewer products than 1e-3.
+
+    With ``probes`` unset, a trial gets as many log-spaced probes as fit in ``budget`` of its time (at
+    least one, at its end; at most `MAX_DEFAULT_PROBES`), by an estimate in training steps: a solve costs
+    `SOLVE_STEPS` steps (the slowest case measured by ``bench/probe_share.py``: width 1024, batch 32, probes
+    far apart) times the probe batch over the training batch, one solve per distinct operator. The
+    count depends only on the config, so the same trial always probes the same steps.
     """
 
-    probes: Int = Field(8, ge=0, le=1000, description="probes per trial, log-spaced over the steps (0: off)")
+    SOLVE_STEPS: ClassVar[float] = 30.0
+    MAX_DEFAULT_PROBES: ClassVar[int] = 8
+    ADDED_LATER = ("budget",)
+
+    probes: Int | None = Field(None, ge=0, le=1000, description=(
+        "probes per trial, log-spaced over the steps (0: off; unset: as many as `budget` affords, 1 to 8)"))
+    budget: Float = Field(0.15, gt=0, lt=1, description=(
+        "with `probes` unset: the share of a trial's time its probes may take; set `probes` to choose the count"))
     variants: tuple[Literal["raw", "lr", "adam"], ...] = ("raw", "lr")
     batch_size: Int | None = Field(None, gt=0, le=65536,
                                    description="size of the fixed probe batch (default: the training batch size)")
@@ -281,6 +294,25 @@ class SharpnessSpec(Frozen):
     def probe_batch_size(self, training_batch: int) -> int:
         """The probe batch's size: ``batch_size``, or the training batch's."""
         return self.batch_size or training_batch
+
+    @property
+    def enabled(self) -> bool:
+        """Whether trials probe at all (``probes: 0`` turns them off)."""
+        return self.probes != 0
+
+    def count(self, steps: int, training_batch: int, operators: int) -> int:
+        """Probes of a trial of ``steps`` steps whose probe solves ``operators`` distinct operators.
+
+        ``probes`` when set; otherwise the most that the estimate fits in ``budget`` (see the class
+        docstring): probe cost ≤ budget/(1 − budget) × the training steps.
+        """
+        if self.probes is not None:
+            return self.probes
+        if operators <= 0:
+            return 0
+        per_probe = operators * self.SOLVE_STEPS * self.probe_batch_size(training_batch) / training_batch
+        affordable = int(self.budget / (1 - self.budget) * steps / per_probe)
+        return max(1, min(self.MAX_DEFAULT_PROBES, affordable))
 
 
 class LimitsSpec(Frozen):

@@ -17,6 +17,7 @@ from paramz.sharpness import (
     flatten,
     hvp_operator,
     lanczos,
+    operator_of,
     probe_model,
     scaled,
     top_eigenvalue,
@@ -180,6 +181,26 @@ def test_sp_lr_variant_is_the_raw_operator_solved_once():
     opt = train(mup, x, loss, 1)
     probes = probe_model(mup, lambda m: loss(m(x)), variants=("raw", "lr"), optimizer=opt, lr=3e-3)
     assert probes["lr"].hvps > 0 and probes["lr"].eigenvalue != probes["raw"].eigenvalue
+
+
+def test_the_operator_a_variant_solves_follows_the_groups_lr_ratios():
+    """``lr`` is ``raw`` exactly when every group's ratio is 1: SP anywhere, μP at its base width; off
+    it μP's hidden and output groups have ratios below 1. Plain groups are read as lr / base_lr."""
+    def opt_for(name, width):
+        model = paramz.models.build("mlp", width=width, depth=2, d_in=8, d_out=4)
+        paramz.parameterize(model, name, base_width=64)
+        return paramz.make_optimizer(model, "adamw", lr=1e-3)
+
+    assert [operator_of(v, opt_for("sp", 256)) for v in ("raw", "lr", "adam")] == ["raw", "raw", "adam"]
+    assert operator_of("lr", opt_for("mup", 64)) == "raw" and operator_of("lr", opt_for("mup", 256)) == "lr"
+    w1, w2 = torch.zeros(3, requires_grad=True), torch.zeros(3, requires_grad=True)
+    plain = torch.optim.SGD([{"params": [w1], "lr": 0.1}, {"params": [w2], "lr": 0.05}], lr=0.1)
+    assert operator_of("lr", plain, base_lr=0.1) == "lr" and operator_of("lr", plain, base_lr=0.05) == "lr"
+    assert operator_of("lr", torch.optim.SGD([w1], lr=0.1), base_lr=0.1) == "raw"
+    with pytest.raises(paramz.ConfigError, match="base_lr"):
+        operator_of("lr", plain)
+    with pytest.raises(paramz.ConfigError, match="variant"):
+        operator_of("hessian", plain)
 
 
 def test_lr_scale_comes_from_lr_mult_and_eos_thresholds():

@@ -9,6 +9,7 @@ import paramz.sharpness
 from sweeps.run import trial
 from sweeps.search import expand
 from sweeps.spec import parse_spec
+from sweeps.spec.sweep import SharpnessSpec
 from tests.sweeps.conftest import small_spec
 
 
@@ -39,3 +40,44 @@ def test_the_step0_probe_is_solved_once_per_model_and_its_records_are_a_fresh_so
         at0 = {n: v for _, n, v in _records(result, 0)}
         assert at0["eos/raw"] == pytest.approx(paramz.sharpness.edge_of_stability(at0["sharpness/raw"], cfg.lr, "raw"))
         assert "sharpness/adam" not in at0            # no Adam state before the first step
+
+
+def test_the_default_probe_count_fits_the_budget_by_the_configs_estimate():
+    """Unset `probes`: as many as fit in `budget` of the trial, estimated at SOLVE_STEPS training steps
+    per solve (x the probe batch over the training batch), one solve per distinct operator, 1 to 8."""
+    default = SharpnessSpec()
+    assert default.probes is None and default.budget == 0.15 and SharpnessSpec.SOLVE_STEPS == 30
+    # 0.15 / 0.85 x steps / (operators x 30): 300 steps and 2 operators afford 0.88 probes -> still one
+    assert [default.count(steps, 32, 2) for steps in (300, 1000, 2000, 3000, 10**5)] == [1, 2, 5, 8, 8]
+    assert [default.count(1000, 32, ops) for ops in (0, 1, 2, 3)] == [0, 5, 2, 1]
+    assert SharpnessSpec(batch_size=64).count(1000, 32, 1) == 2       # a probe batch twice the training one
+    assert SharpnessSpec(budget=0.5).count(300, 32, 1) == 8 and SharpnessSpec(budget=0.05).count(1000, 32, 1) == 1
+    assert SharpnessSpec(probes=3).count(10, 32, 2) == 3 and SharpnessSpec(probes=0).count(10**5, 32, 2) == 0
+    assert not SharpnessSpec(probes=0).enabled and SharpnessSpec().enabled
+
+
+@pytest.mark.parametrize(("name", "operators"), [("sp", 1), ("mup", 2)])
+def test_a_trial_with_the_default_schedule_probes_the_steps_its_count_names(name, operators):
+    """SP's LR-scaled operator is the raw one (one solve a probe), μP's off its base is not (two): at 600
+    steps that affords 3 probes and 1 (at the end); the same config probes the same steps every time."""
+    spec = parse_spec(small_spec(parameterizations=[{"name": name}], widths=[64], lr={"values": [1e-3]}, steps=600,
+                                 sharpness={"variants": ["raw", "lr"], "max_iter": 10}))
+    (cfg,) = expand(spec)
+    assert cfg.sharpness.probes is None
+    count = cfg.sharpness.count(600, 32, operators)
+    assert count == {1: 3, 2: 1}[operators]
+    runs = [trial.run_trial(cfg) for _ in range(2)]
+    probed = [sorted({s for s, n, _ in r.metrics if n == "sharpness/raw"}) for r in runs]
+    assert probed[0] == probed[1] == trial.probe_steps(600, count)
+    hvps = {n: v for _, n, v in runs[0].metrics if n.startswith("hvps/")}
+    assert (hvps["hvps/lr"] == 0) == (operators == 1)    # SP: `lr` reused raw's solve
+
+
+def test_the_budget_stays_out_of_ids_at_its_default_and_an_unset_count_is_a_new_spec():
+    """Sweeps stored with an explicit count keep their ids; a spec leaving the count to the budget is
+    another spec (it probes differently), so it hashes differently."""
+    explicit = parse_spec(small_spec(sharpness={"probes": 8}))
+    assert '"budget"' not in explicit.canonical_json()
+    assert '"budget"' in parse_spec(small_spec(sharpness={"probes": 8, "budget": 0.3})).canonical_json()
+    unset = parse_spec(small_spec(sharpness={}))
+    assert '"probes":null' in unset.canonical_json() and unset.sweep_id != explicit.sweep_id
