@@ -291,6 +291,13 @@ class SharpnessSpec(Frozen):
     tol: Float = Field(1e-2, gt=0, le=1, description="relative residual at which a Lanczos solve stops")
     max_iter: Int = Field(30, gt=0, le=1000, description="Hessian-vector products per solve at most")
 
+    @model_validator(mode="after")
+    def _count_or_budget(self) -> SharpnessSpec:
+        if self.probes is not None and "budget" in self.model_fields_set:
+            raise ValueError(f"give probes (a fixed count) or budget (a share of the trial), not both: probes "
+                             f"{self.probes} leaves budget {self.budget} unused; remove one")
+        return self
+
     def probe_batch_size(self, training_batch: int) -> int:
         """The probe batch's size: ``batch_size``, or the training batch's."""
         return self.batch_size or training_batch

@@ -8,7 +8,7 @@ import pytest
 import paramz.sharpness
 from sweeps.run import trial
 from sweeps.search import expand
-from sweeps.spec import parse_spec
+from sweeps.spec import SpecError, parse_spec
 from sweeps.spec.sweep import SharpnessSpec
 from tests.sweeps.conftest import small_spec
 
@@ -78,6 +78,8 @@ def test_the_budget_stays_out_of_ids_at_its_default_and_an_unset_count_is_a_new_
     another spec (it probes differently), so it hashes differently."""
     explicit = parse_spec(small_spec(sharpness={"probes": 8}))
     assert '"budget"' not in explicit.canonical_json()
-    assert '"budget"' in parse_spec(small_spec(sharpness={"probes": 8, "budget": 0.3})).canonical_json()
+    assert '"budget"' in parse_spec(small_spec(sharpness={"budget": 0.3})).canonical_json()
     unset = parse_spec(small_spec(sharpness={}))
     assert '"probes":null' in unset.canonical_json() and unset.sweep_id != explicit.sweep_id
+    with pytest.raises(SpecError, match=r"sharpness.*probes \(a fixed count\) or budget.*remove one"):
+        parse_spec(small_spec(sharpness={"probes": 8, "budget": 0.15}))
