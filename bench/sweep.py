@@ -104,7 +104,8 @@ def _tune_trial(config: dict) -> None:
                  "paramz_id": point["id"]})   # ("trial_id" is Tune's own key)
 
 
-def run_tune(configs: list[TrialConfig], workers: int, folder: Path) -> tuple[float, dict[str, float | None]]:
+def run_tune(configs: list[TrialConfig], workers: int,
+             folder: Path) -> tuple[float, dict[str, float | None], int]:
     import ray
     from ray import tune
 
@@ -119,10 +120,14 @@ def run_tune(configs: list[TrialConfig], workers: int, folder: Path) -> tuple[fl
         ray.shutdown()
     wall = time.perf_counter() - start
     losses: dict[str, float | None] = {}
+    failed = [r.error for r in grid if r.error is not None]
     for r in grid:
-        value = r.metrics.get("final_eval_loss")
-        losses[r.metrics["paramz_id"]] = None if value is None or math.isnan(value) else value
-    return wall, losses
+        if r.error is None:
+            value = r.metrics.get("final_eval_loss")
+            losses[r.metrics["paramz_id"]] = None if value is None or math.isnan(value) else value
+    if failed:   # the other ways' numbers still print; a wall time with failed trials is not comparable
+        print(f"{len(failed)} of {len(points)} Tune trials failed; the first: {failed[0]!r}"[:2000], file=sys.stderr)
+    return wall, losses, len(failed)
 
 
 def main() -> int:
@@ -165,7 +170,9 @@ def main() -> int:
                 way = f"loop, {args.loop_threads} threads"
                 walls[way], others[way] = run_loop(configs, args.loop_threads)
         if not args.skip_tune:
-            walls["tune"], others["tune"] = run_tune(configs, args.workers, folder)
+            wall, losses, failed = run_tune(configs, args.workers, folder)
+            way = "tune" if not failed else f"tune ({failed} trials failed: not comparable)"
+            walls[way], others[way] = wall, losses
         flops = sum(shapes[(c.label, c.width, c.depth)] * int(steps_done[c.id] or 0) for c in configs)
 
     table = Table(title="the same sweep three ways (wall time, this run)")

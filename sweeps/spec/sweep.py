@@ -293,7 +293,8 @@ class SharpnessSpec(Frozen):
 
     @model_validator(mode="after")
     def _count_or_budget(self) -> SharpnessSpec:
-        if self.probes is not None and "budget" in self.model_fields_set:
+        # a budget at its default beside a count is what any dump of a spec holds (round trips must pass)
+        if self.probes is not None and self.budget != type(self).model_fields["budget"].default:
             raise ValueError(f"give probes (a fixed count) or budget (a share of the trial), not both: probes "
                              f"{self.probes} leaves budget {self.budget} unused; remove one")
         return self

@@ -8,7 +8,7 @@ import pytest
 import paramz.sharpness
 from sweeps.run import trial
 from sweeps.search import expand
-from sweeps.spec import SpecError, parse_spec
+from sweeps.spec import SpecError, TrialConfig, parse_spec
 from sweeps.spec.sweep import SharpnessSpec
 from tests.sweeps.conftest import small_spec
 
@@ -82,4 +82,12 @@ def test_the_budget_stays_out_of_ids_at_its_default_and_an_unset_count_is_a_new_
     unset = parse_spec(small_spec(sharpness={}))
     assert '"probes":null' in unset.canonical_json() and unset.sweep_id != explicit.sweep_id
     with pytest.raises(SpecError, match=r"sharpness.*probes \(a fixed count\) or budget.*remove one"):
-        parse_spec(small_spec(sharpness={"probes": 8, "budget": 0.15}))
+        parse_spec(small_spec(sharpness={"probes": 8, "budget": 0.3}))
+    dumped = parse_spec(small_spec(sharpness={"probes": 8})).model_dump(mode="json")   # budget 0.15 beside the count
+    assert dumped["sharpness"]["budget"] == 0.15 and parse_spec(dumped).sweep_id == explicit.sweep_id
+
+
+def test_a_stored_trial_config_with_a_probe_count_reloads():
+    """The store keeps every field of a config, budget beside an explicit count: reloading it is no conflict."""
+    (cfg, *_) = expand(parse_spec(small_spec(sharpness={"probes": 3})))
+    assert TrialConfig.stored(cfg.model_dump_json()) == cfg
