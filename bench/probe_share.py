@@ -8,13 +8,16 @@ budget), run for 300, 1,000 and 3,000 steps in this process on one thread. Print
 probe seconds over the trial's seconds (the trial's own ``time/*`` metrics), and the estimate's
 seconds of a solve in training steps (`SharpnessSpec.SOLVE_STEPS` should stay above every row).
 Each trial solves its own step-0 probe (nothing shared across LRs); a short trial per width first maps
-the Krylov memory, as a sweep worker's earlier trials have.
+the Krylov memory, as a sweep worker's earlier trials have, and the imports' objects are frozen out of
+the garbage collector, as in a worker. Both widths get the same count (a sweep's trials probe the same
+steps); at 256 each probe makes one solve fewer.
 
     .venv/bin/python bench/probe_share.py
 """
 
 from __future__ import annotations
 
+import gc
 import sys
 import warnings
 from pathlib import Path
@@ -35,6 +38,8 @@ DEMO = Path(__file__).resolve().parents[1] / "sweeps" / "examples" / "demo.yaml"
 def main() -> int:
     warnings.filterwarnings("ignore", category=UserWarning)
     torch.set_num_threads(1)
+    gc.collect()
+    gc.freeze()   # as a sweep worker does: a full collection of the imports' objects would land in some probe
     console = Console(width=None if sys.stdout.isatty() else 120)
     default = SharpnessSpec()
     base = {c.width: c for c in expand(load_spec(DEMO))

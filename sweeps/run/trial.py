@@ -15,7 +15,7 @@ keeps the last trials' Krylov workspaces (memory already mapped, random starts a
 change no number: a kept random start moves the generator exactly as drawing it would.
 
 Which steps it probes: ``sharpness.probes`` log-spaced steps, or with that unset as many as fit in
-``sharpness.budget`` of the trial (`sweeps.spec.SharpnessSpec.count`, from the config alone).
+``sharpness.budget`` of the trial (`sweeps.spec.SharpnessSpec.count`: the same for every trial of a sweep).
 
 Divergence is data: a NaN/inf loss, or a loss above ``divergence_factor`` × the initial loss, stops
 the trial as ``diverged`` at that step.
@@ -42,7 +42,7 @@ from contextlib import contextmanager
 import torch
 
 import paramz
-from paramz.sharpness import Probe, Workspace, edge_of_stability, operator_of, probe_model
+from paramz.sharpness import Probe, Workspace, edge_of_stability, probe_model
 from sweeps.domain import Metric, TrialResult, TrialState
 from sweeps.spec import OptimizerSpec, TrialConfig, make_task
 
@@ -158,9 +158,7 @@ def run_trial(cfg: TrialConfig, report: Report | None = None, every: float = 2.0
     probes = cfg.sharpness
     px, py = task.probe_batch(probes.probe_batch_size(cfg.batch_size))
     ex, ey = task.eval_batch()
-    solves = {operator_of(v, opt, cfg.lr) for v in probes.variants if v != "adam" or o.name == "adamw"}
-    count = probes.count(cfg.steps, cfg.batch_size, len(solves))
-    probe_at = set(probe_steps(cfg.steps, count))
+    probe_at = set(probe_steps(cfg.steps, probes.count(cfg.steps, cfg.batch_size, o.name)))
     metrics: list[Metric] = []
     warm: dict[str, torch.Tensor] = {}
     krylov = _take_workspace(sum(p.numel() for p in model.parameters() if p.requires_grad)) if probe_at else None

@@ -273,8 +273,11 @@ class SharpnessSpec(Frozen):
     With ``probes`` unset, a trial gets as many log-spaced probes as fit in ``budget`` of its time (at
     least one, at its end; at most `MAX_DEFAULT_PROBES`), by an estimate in training steps: a solve costs
     `SOLVE_STEPS` steps (the slowest case measured by ``bench/probe_share.py``: width 1024, batch 32, probes
-    far apart) times the probe batch over the training batch, one solve per distinct operator. The
-    count depends only on the config, so the same trial always probes the same steps.
+    far apart) times the probe batch over the training batch, one solve per operator the probe names.
+    The count depends on the sweep's steps, batches, variants and optimizer only, not on a trial's
+    width, depth or parameterization, so every trial of a sweep probes the same steps and sharpness
+    series compare step by step across scales. (Where ``lr`` is ``raw``, SP or μP at its base shape,
+    the probe makes one solve fewer and stays further inside the budget.)
     """
 
     SOLVE_STEPS: ClassVar[float] = 30.0
@@ -308,15 +311,17 @@ class SharpnessSpec(Frozen):
         """Whether trials probe at all (``probes: 0`` turns them off)."""
         return self.probes != 0
 
-    def count(self, steps: int, training_batch: int, operators: int) -> int:
-        """Probes of a trial of ``steps`` steps whose probe solves ``operators`` distinct operators.
+    def count(self, steps: int, training_batch: int, optimizer: str) -> int:
+        """Probes of each trial of ``steps`` steps at batch ``training_batch`` under ``optimizer`` (a name).
 
         ``probes`` when set; otherwise the most that the estimate fits in ``budget`` (see the class
-        docstring): probe cost ≤ budget/(1 − budget) × the training steps.
+        docstring): probe cost ≤ budget/(1 − budget) × the training steps. ``adam`` is no operator
+        without AdamW (a trial skips it).
         """
         if self.probes is not None:
             return self.probes
-        if operators <= 0:
+        operators = sum(1 for v in self.variants if v != "adam" or optimizer == "adamw")
+        if operators == 0:
             return 0
         per_probe = operators * self.SOLVE_STEPS * self.probe_batch_size(training_batch) / training_batch
         affordable = int(self.budget / (1 - self.budget) * steps / per_probe)

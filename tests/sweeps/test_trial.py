@@ -42,35 +42,38 @@ def test_the_step0_probe_is_solved_once_per_model_and_its_records_are_a_fresh_so
         assert "sharpness/adam" not in at0            # no Adam state before the first step
 
 
-def test_the_default_probe_count_fits_the_budget_by_the_configs_estimate():
+def test_the_default_probe_count_fits_the_budget_by_the_sweeps_estimate():
     """Unset `probes`: as many as fit in `budget` of the trial, estimated at SOLVE_STEPS training steps
-    per solve (x the probe batch over the training batch), one solve per distinct operator, 1 to 8."""
+    per solve (x the probe batch over the training batch), one solve per operator named, 1 to 8."""
     default = SharpnessSpec()
     assert default.probes is None and default.budget == 0.15 and SharpnessSpec.SOLVE_STEPS == 30
+    assert default.variants == ("raw", "lr")
     # 0.15 / 0.85 x steps / (operators x 30): 300 steps and 2 operators afford 0.88 probes -> still one
-    assert [default.count(steps, 32, 2) for steps in (300, 1000, 2000, 3000, 10**5)] == [1, 2, 5, 8, 8]
-    assert [default.count(1000, 32, ops) for ops in (0, 1, 2, 3)] == [0, 5, 2, 1]
-    assert SharpnessSpec(batch_size=64).count(1000, 32, 1) == 2       # a probe batch twice the training one
-    assert SharpnessSpec(budget=0.5).count(300, 32, 1) == 8 and SharpnessSpec(budget=0.05).count(1000, 32, 1) == 1
-    assert SharpnessSpec(probes=3).count(10, 32, 2) == 3 and SharpnessSpec(probes=0).count(10**5, 32, 2) == 0
+    assert [default.count(steps, 32, "adamw") for steps in (300, 1000, 2000, 3000, 10**5)] == [1, 2, 5, 8, 8]
+    raw, three = SharpnessSpec(variants=("raw",)), SharpnessSpec(variants=("raw", "lr", "adam"))
+    assert [raw.count(1000, 32, "adamw"), three.count(1000, 32, "adamw"), three.count(1000, 32, "sgd")] == [5, 1, 2]
+    assert SharpnessSpec(variants=("raw",), batch_size=64).count(1000, 32, "adamw") == 2   # probe batch 2x
+    assert SharpnessSpec(variants=("raw",), budget=0.5).count(300, 32, "adamw") == 8
+    assert SharpnessSpec(variants=("raw",), budget=0.05).count(1000, 32, "adamw") == 1
+    assert SharpnessSpec(variants=("adam",)).count(10**5, 32, "sgd") == 0       # nothing to probe without Adam
+    assert SharpnessSpec(probes=3).count(10, 32, "adamw") == 3 and SharpnessSpec(probes=0).count(10**5, 32, "sgd") == 0
     assert not SharpnessSpec(probes=0).enabled and SharpnessSpec().enabled
 
 
-@pytest.mark.parametrize(("name", "operators"), [("sp", 1), ("mup", 2)])
-def test_a_trial_with_the_default_schedule_probes_the_steps_its_count_names(name, operators):
-    """SP's LR-scaled operator is the raw one (one solve a probe), μP's off its base is not (two): at 600
-    steps that affords 3 probes and 1 (at the end); the same config probes the same steps every time."""
-    spec = parse_spec(small_spec(parameterizations=[{"name": name}], widths=[64], lr={"values": [1e-3]}, steps=600,
-                                 sharpness={"variants": ["raw", "lr"], "max_iter": 10}))
-    (cfg,) = expand(spec)
-    assert cfg.sharpness.probes is None
-    count = cfg.sharpness.count(600, 32, operators)
-    assert count == {1: 3, 2: 1}[operators]
-    runs = [trial.run_trial(cfg) for _ in range(2)]
-    probed = [sorted({s for s, n, _ in r.metrics if n == "sharpness/raw"}) for r in runs]
-    assert probed[0] == probed[1] == trial.probe_steps(600, count)
-    hvps = {n: v for _, n, v in runs[0].metrics if n.startswith("hvps/")}
-    assert (hvps["hvps/lr"] == 0) == (operators == 1)    # SP: `lr` reused raw's solve
+def test_every_trial_of_a_sweep_probes_the_same_steps_at_the_default_schedule():
+    """SP's `lr` operator is its `raw` one (one solve a probe), μP's off its base shape is not (two);
+    the count does not look: every trial probes the same steps, so sharpness series compare step by
+    step across widths and parameterizations. 1,100 steps with raw and lr afford 3 probes."""
+    spec = parse_spec(small_spec(parameterizations=[{"name": "sp"}, {"name": "mup"}], lr={"values": [1e-3]},
+                                 steps=1100, sharpness={"variants": ["raw", "lr"], "max_iter": 10}))
+    configs = expand(spec)
+    assert len(configs) == 4 and all(c.sharpness.probes is None for c in configs)
+    runs = {(c.label, c.width): trial.run_trial(c) for c in configs}
+    expected = trial.probe_steps(1100, 3)
+    for (label, width), result in runs.items():
+        assert sorted({s for s, n, _ in result.metrics if n == "sharpness/raw"}) == expected, (label, width)
+        hvps = [v for s, n, v in result.metrics if n == "hvps/lr"]
+        assert (max(hvps) == 0) == (label == "sp" or width == spec.base_width), (label, width)
 
 
 def test_the_budget_stays_out_of_ids_at_its_default_and_an_unset_count_is_a_new_spec():
