@@ -80,3 +80,18 @@ def test_every_module_the_makefile_runs_exists():
     assert [m for m in ours if importlib.util.find_spec(m) is None] == []
     scripts = re.findall(r"\$\(PY\) ([\w/]+\.py)", (ROOT / "Makefile").read_text())
     assert "bench/calibration.py" in scripts and [s for s in scripts if not (ROOT / s).is_file()] == []
+
+
+def test_a_ray_worker_imports_the_trial_and_not_the_engine():
+    """A worker unpickles `sweeps.run.executors.ray._Worker`, importing its packages on the way: the
+    store, search and analysis (SQLAlchemy, Optuna, pandas, SciPy) stay out, about a second of every
+    worker's start; the names of `sweeps.run` still resolve on first use."""
+    import sys
+
+    code = ("import sys, sweeps.run.executors.ray\n"
+            "print(sorted(m for m in ('sqlalchemy', 'optuna', 'pandas', 'scipy', 'sweeps.run.engine', 'sweeps.store')"
+            " if m in sys.modules))\n"
+            "from sweeps.run import run_sweep, Lease, probe_steps\n"
+            "print('sweeps.run.engine' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.split("\n")[:2] == ["[]", "True"]
