@@ -195,7 +195,7 @@ class RayExecutor(Executor):
         for actor, _ in self.actors:
             self.ray.kill(actor)
         self.actors = []
-        self.live.shutdown()
+        self.live.shutdown(force=True)   # the trials are over and drained: no need to wait for a graceful exit
         if self.owns_ray:
             self.ray.shutdown()
 
