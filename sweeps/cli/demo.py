@@ -3,7 +3,7 @@
 1. Coordinate checks of all four parameterizations (SP vs μP on width, μP vs depth-μP vs CompleteP
    on depth): verdict tables and ``out/coord_check_{width,depth}.html``.
 2. A real sweep, ``sweeps/examples/demo.yaml`` (SP vs μP, MLP, widths 256–1024, 8 LRs, 4 seeds,
-   sharpness probes in every trial; ~3.5 minutes on 2 cores) on Ray workers into
+   sharpness probes in every trial; ~2.5 minutes on 2 cores) on Ray workers into
    ``out/paramz.db``, then its report: the optimum drifts with width under SP (−1.2 octaves per
    doubling) and transfers under μP (the whole 95% interval of its drift inside ±⅓ octave per
    doubling). Rerunning resumes (finished trials are not run again).
