@@ -15,7 +15,6 @@ from paramz.sharpness.hessian import (
                                       edge_of_stability,
                                       flatten,
                                       hvp_operator,
-                                      lr_ratio,
                                       operator_of,
                                       scaled,
                                       top_eigenvalue,
@@ -25,5 +24,5 @@ from paramz.sharpness.lanczos import EigenResult, Workspace, lanczos, power_iter
 from paramz.sharpness.probe import Probe, probe_model
 
 __all__ = ["VARIANTS", "EigenResult", "Probe", "Workspace", "diagonal_scale", "edge_of_stability", "flatten",
-           "hvp_operator", "lanczos", "lr_ratio", "operator_of", "power_iteration", "probe_model", "scaled",
+           "hvp_operator", "lanczos", "operator_of", "power_iteration", "probe_model", "scaled",
            "top_eigenvalue", "unflatten"]
