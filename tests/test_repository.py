@@ -38,7 +38,7 @@ def _text_files() -> list[Path]:
 
 # a path inside the repository, as text cites it: docs/rules.md, sweeps/search/adaptive.py, tests/paramz/test_x.py
 CITED = re.compile(r"(?<![\w/.-])((?:docs|tests|sweeps|paramz|service|bench|dashboards|\.ci)/[\w./-]*[\w])")
-DOC = re.compile(r"(?<![\w/.-])([A-Z][A-Z_]+\.md)\b")  # RULES.md, DESIGN.md ...
+DOC = re.compile(r"(?<![\w/.-])([A-Z][A-Z_]+\.md)\b")  # an upper-case document name, as README.md
 
 
 def test_every_document_or_file_a_file_cites_is_in_the_repository():
